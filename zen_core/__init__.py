@@ -1,0 +1,45 @@
+"""zen_core: ML pipelines whose step outputs become versioned, typed, lineage-tracked artifacts.
+
+The public API is re-exported here lazily: ``from zen_core import step,
+pipeline`` imports only the small modules that define them; storage,
+database and plugin machinery load on the first run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "step": "zen_core.steps",
+    "pipeline": "zen_core.pipelines",
+    "ArtifactConfig": "zen_core.artifact_config",
+    "save_artifact": "zen_core.artifacts",
+    "load_artifact": "zen_core.artifacts",
+    "register_artifact": "zen_core.artifacts",
+    "Client": "zen_core.client",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from zen_core.artifact_config import ArtifactConfig
+    from zen_core.artifacts import load_artifact, register_artifact, save_artifact
+    from zen_core.client import Client
+    from zen_core.pipelines import pipeline
+    from zen_core.steps import step
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zen_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,93 @@
+"""Artifacts outside pipelines: ``save_artifact``, ``load_artifact``, ``register_artifact``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from zen_core.artifact_stores.base import check_inside
+from zen_core.errors import ArtifactVersionExistsError, StoreError
+from zen_core.hashing import combine, hash_stream
+from zen_core.materializers.base import ArtifactType, qualified_name
+from zen_core.metadata_stores.base import NewArtifactVersion
+from zen_core.models import ArtifactOrigin, ArtifactVersion
+from zen_core.naming import validate_name
+from zen_core.storage import StoredData, save_data
+
+
+def save_artifact(data: Any, name: str, version: str | int | None = None,
+                  tags: Sequence[str] | None = None, materializer: type | None = None
+                  ) -> ArtifactVersion:
+    """Store ``data`` as a new version of ``name`` (kept by prune: it was saved by name)."""
+    from zen_core.client import Client
+
+    validate_name(name)
+    client = Client()
+    stack = client.active_stack
+    version = None if version is None else str(version)
+    if version is not None and stack.metadata_store.version_taken(name, version):
+        raise ArtifactVersionExistsError.taken(name, version)
+    mat = materializer or client.materializers.for_type(type(data),
+                                                       allow_pickle=client.config.allow_pickle)
+    stored = save_data(stack.artifact_store, mat, data, allow_pickle=client.config.allow_pickle,
+                       label=repr(name))
+    av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
+        name=name, data=stored, version=version, tags=list(tags or ()),
+        origin=ArtifactOrigin.SAVED))
+    return client._bind(av)
+
+
+def load_artifact(name: str, version: str | int | None = None) -> Any:
+    """The data of ``name`` (latest version unless given)."""
+    from zen_core.client import Client
+
+    return Client().get_artifact_version(name, version).load()
+
+
+def register_artifact(folder_or_file_uri: str, name: str, version: str | int | None = None,
+                      tags: Sequence[str] | None = None) -> ArtifactVersion:
+    """Record an existing file or folder inside the artifact store as a version of ``name``.
+
+    The data stays where it is (zen_core never moves or deletes it); its
+    content hash is recorded, and loading returns a ``Path`` to a local copy.
+    """
+    from zen_core.client import Client
+    from zen_core.materializers.path import RegisteredPathMaterializer
+
+    validate_name(name)
+    client = Client()
+    stack = client.active_stack
+    store = stack.artifact_store
+    check_inside(store, folder_or_file_uri)
+    uri = store._strip(folder_or_file_uri) if "://" not in folder_or_file_uri else (
+        folder_or_file_uri.rstrip("/"))
+    if store.owned_by_zen(uri):
+        raise StoreError(f"{folder_or_file_uri!r} lies inside zen_core's own folder "
+                         f"{store.zen_root!r}. Fix: register files outside it.", uri=uri)
+    if not store.exists(uri):
+        raise StoreError(f"cannot register {folder_or_file_uri!r}: it does not exist in the "
+                         f"artifact store {store.path!r}. Fix: write the file or folder first.",
+                         uri=uri)
+    version = None if version is None else str(version)
+    if version is not None and stack.metadata_store.version_taken(name, version):
+        raise ArtifactVersionExistsError.taken(name, version)
+    if store.isdir(uri):
+        files = {}
+        for rel in store.list_files(uri):
+            with store.open(f"{uri}/{rel}", "rb") as f:
+                files[rel] = list(hash_stream(f))
+        metadata: dict[str, Any] = {"kind": "dir", "files": len(files)}
+    else:
+        with store.open(uri, "rb") as f:
+            files = {"": list(hash_stream(f))}
+        metadata = {"kind": "file"}
+    stored = StoredData(
+        uri=uri, content_hash=combine(files), size=sum(s for s, _ in files.values()), files=files,
+        materializer=qualified_name(RegisteredPathMaterializer),
+        materializer_version=str(RegisteredPathMaterializer.VERSION), type="pathlib.Path",
+        artifact_type=str(ArtifactType.DATA), metadata=metadata, visualizations={})
+    av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
+        name=name, data=stored, version=version, tags=list(tags or ()),
+        origin=ArtifactOrigin.REGISTERED))
+    return client._bind(av)
+

@@ -1,0 +1,166 @@
+"""The Client: read runs, step runs and artifact versions of the active stack."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from zen_core.config import ZenConfig, load_config
+from zen_core.errors import ArtifactNotFoundError, RunNotFoundError
+from zen_core.models import ArtifactVersion, PipelineRun, StepRun
+
+if TYPE_CHECKING:
+    from zen_core.lineage import LineageGraph
+    from zen_core.materializers.registry import MaterializerRegistry
+    from zen_core.prune import PruneReport
+    from zen_core.stack import Stack
+
+
+class Client:
+    """Reads ``ZEN_HOME`` and the config when created; talks to the active stack."""
+
+    def __init__(self) -> None:
+        self.config: ZenConfig = load_config()
+        self._stack: Stack | None = None
+
+    @classmethod
+    def _for_stack(cls, stack: Stack, config: ZenConfig) -> Client:
+        client = cls.__new__(cls)
+        client.config = config
+        client._stack = stack
+        return client
+
+    @property
+    def active_stack(self) -> Stack:
+        if self._stack is None:
+            from zen_core.stack import get_stack
+
+            self._stack = get_stack(self.config)
+        return self._stack
+
+    @property
+    def _store(self) -> Any:
+        return self.active_stack.metadata_store
+
+    @property
+    def materializers(self) -> MaterializerRegistry:
+        from zen_core.materializers.registry import get_registry
+
+        return get_registry(self.config.materializers)
+
+    def _bind(self, record: Any) -> Any:
+        if record is not None:
+            record._client = self
+        return record
+
+    # -- runs ------------------------------------------------------------------------
+
+    def get_pipeline_run(self, id_or_name: str) -> PipelineRun:
+        run = self._store.get_run(str(id_or_name))
+        if run is None:
+            recent = [r.name for r in self._store.list_runs(limit=5)]
+            raise RunNotFoundError(
+                f"no pipeline run with id or name {id_or_name!r}. Recent runs: "
+                f"{', '.join(recent) or 'none'}. Fix: list them with `zen run list`.",
+                id_or_name=id_or_name)
+        return self._bind(run)
+
+    def list_pipeline_runs(self, pipeline_name: str | None = None, status: str | None = None,
+                           limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
+        """Newest first."""
+        return [self._bind(r) for r in self._store.list_runs(
+            pipeline_name=pipeline_name, status=status, limit=limit, offset=offset)]
+
+    def delete_pipeline_run(self, id_or_name: str) -> None:
+        """Delete a run's records; its artifact versions stay until ``prune_artifacts``."""
+        run = self.get_pipeline_run(id_or_name)
+        self._store.delete_run(run.id)
+
+    def get_step_run(self, step_run_id: str) -> StepRun:
+        step = self._store.get_step_run(step_run_id)
+        if step is None:
+            raise RunNotFoundError(f"no step run with id {step_run_id!r}.", id=step_run_id)
+        return self._bind(step)
+
+    # -- artifacts ---------------------------------------------------------------------
+
+    def get_artifact_version(self, name_or_id: str, version: str | int | None = None
+                             ) -> ArtifactVersion:
+        """A version by name (the latest when ``version`` is None) or by id."""
+        store = self._store
+        av = store.get_artifact_version(name_or_id, None if version is None else str(version))
+        if av is None and version is None and len(name_or_id) == 32:
+            av = store.get_artifact_version_by_id(name_or_id)
+        if av is None:
+            raise self._not_found(name_or_id, version)
+        return self._bind(av)
+
+    def _not_found(self, name: str, version: str | int | None) -> ArtifactNotFoundError:
+        existing = self._store.list_artifact_versions(name, limit=20)
+        if existing and version is not None:
+            versions = ", ".join(v.version for v in existing)
+            return ArtifactNotFoundError(
+                f"artifact {name!r} has no version {str(version)!r} (versions: {versions}"
+                f"{' ...' if len(existing) == 20 else ''}). Fix: pick one of these, or omit the "
+                f"version for the latest.", name=name, version=version)
+        names = [s.name for s in self._store.list_artifacts()]
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        return ArtifactNotFoundError(
+            f"no artifact named {name!r}.{hint} Fix: list artifacts with `zen artifact list`.",
+            name=name, version=version)
+
+    def list_artifact_versions(self, name: str | None = None, limit: int | None = None,
+                               offset: int = 0) -> list[ArtifactVersion]:
+        """Oldest first; all artifacts when ``name`` is None."""
+        return [self._bind(av) for av in self._store.list_artifact_versions(
+            name, limit=limit, offset=offset)]
+
+    def list_artifacts(self) -> list[Any]:
+        """One summary per artifact name: version count and latest version."""
+        return self._store.list_artifacts()
+
+    def get_lineage(self, artifact: ArtifactVersion | str, direction: str = "upstream"
+                    ) -> LineageGraph:
+        from zen_core.lineage import build_lineage
+
+        av = artifact if isinstance(artifact, ArtifactVersion) else self.get_artifact_version(artifact)
+        return build_lineage(self, av, direction)
+
+    def prune_artifacts(self, only_artifact: bool = False, only_metadata: bool = False,
+                        ignore_errors: bool = False, dry_run: bool = False,
+                        progress: Any = None) -> PruneReport:
+        """Delete artifact versions no run produced or consumed (see docs/pruning.md)."""
+        from zen_core.prune import prune
+
+        return prune(self.active_stack, only_artifact=only_artifact,
+                     only_metadata=only_metadata, ignore_errors=ignore_errors, dry_run=dry_run,
+                     progress=progress)
+
+    # -- used by the records' lazy properties -------------------------------------------
+
+    def _load(self, av: ArtifactVersion) -> Any:
+        from zen_core.storage import load_data
+
+        return load_data(self.active_stack.artifact_store, self.materializers, uri=av.uri,
+                         materializer=av.materializer, type_path=av.type, files=av.files,
+                         allow_pickle=self.config.allow_pickle, label=av.label)
+
+    def _get_step_run_or_none(self, step_run_id: str) -> StepRun | None:
+        return self._bind(self._store.get_step_run(step_run_id))
+
+    def _get_run_or_none(self, run_id: str) -> PipelineRun | None:
+        return self._bind(self._store.get_run(run_id))
+
+    def _consumers(self, av_id: str) -> list[StepRun]:
+        return [self._bind(s) for s in self._store.consumers(av_id)]
+
+    def _step_io(self, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
+                                                  dict[str, ArtifactVersion]]:
+        inputs, outputs = self._store.step_io(step_run_id)
+        for av in (*inputs.values(), *outputs.values()):
+            self._bind(av)
+        return inputs, outputs
+
+    def _step_runs(self, run_id: str) -> list[StepRun]:
+        return [self._bind(s) for s in self._store.list_step_runs(run_id)]

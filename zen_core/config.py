@@ -1,0 +1,248 @@
+"""Configuration: ``ZEN_HOME/config.toml`` overridden by the nearest ``zen.toml``.
+
+TOML is parsed into frozen attrs classes through one cattrs converter that
+forbids unknown keys, so every mistake is reported with the file, the key
+path, the bad value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from zen_core.errors import ConfigError, StackNotFoundError
+
+CONFIG_FILE = "config.toml"
+PROJECT_FILE = "zen.toml"
+COMPONENT_KINDS = ("artifact_store", "metadata_store", "orchestrator")
+TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "stacks", "materializers", "plugins")
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def zen_home() -> Path:
+    """``$ZEN_HOME``, else the per-user data directory (e.g. ``~/.local/share/zen``)."""
+    env = os.environ.get("ZEN_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("zen", appauthor=False))
+
+
+@attrs.frozen
+class ComponentSpec:
+    """One component of a stack as written in TOML: a flavor plus its options."""
+
+    kind: str
+    flavor: str
+    options: Mapping[str, Any]
+    source: str  # the file that defined it, for error messages
+    key_path: str  # e.g. "stacks.team.artifact_store"
+
+    def freeze(self) -> tuple:
+        """A hashable identity, so equal specs share one live component per process."""
+        return (self.kind, self.flavor, _freeze(self.options))
+
+
+@attrs.frozen
+class StackSpec:
+    name: str
+    artifact_store: ComponentSpec
+    metadata_store: ComponentSpec
+    orchestrator: ComponentSpec
+
+    def components(self) -> tuple[ComponentSpec, ComponentSpec, ComponentSpec]:
+        return (self.artifact_store, self.metadata_store, self.orchestrator)
+
+
+@attrs.frozen
+class ZenConfig:
+    """The merged configuration of one process at one moment."""
+
+    home: Path
+    active_stack: str
+    allow_pickle: bool
+    stacks: Mapping[str, StackSpec]
+    materializers: Mapping[str, str]
+    plugins: Mapping[str, Mapping[str, Any]]
+    sources: tuple[str, ...]
+    active_source: str  # where active_stack came from ("ZEN_STACK", a file, or "default")
+
+    def stack(self, name: str | None = None) -> StackSpec:
+        name = name or self.active_stack
+        try:
+            return self.stacks[name]
+        except KeyError:
+            raise StackNotFoundError(
+                f"{self.active_source}: stack {name!r} is not defined "
+                f"(defined: {', '.join(sorted(self.stacks))}). Fix: add a [stacks.{name}] "
+                f"table to {self.home / CONFIG_FILE} or a zen.toml, or choose another with "
+                f"`zen stack set NAME` / ZEN_STACK=NAME.",
+                stack=name,
+            ) from None
+
+    def plugin_section(self, name: str, cls: type | None = None) -> Any:
+        """This plugin's ``[plugins.<name>]`` table, validated into ``cls`` when given."""
+        table = dict(self.plugins.get(name, {}))
+        if cls is None:
+            return table
+        return structure(table, cls, source=", ".join(self.sources), path=f"plugins.{name}")
+
+
+def default_stack(home: Path) -> StackSpec:
+    """The embedded default: local files, SQLite and the in-process orchestrator."""
+    src = "built-in default stack"
+    return StackSpec(
+        "default",
+        ComponentSpec("artifact_store", "local", {"path": str(home / "artifacts")}, src,
+                      "stacks.default.artifact_store"),
+        ComponentSpec("metadata_store", "sqlite", {"path": str(home / "zen.db")}, src,
+                      "stacks.default.metadata_store"),
+        ComponentSpec("orchestrator", "local", {}, src, "stacks.default.orchestrator"),
+    )
+
+
+def find_project_file(start: Path | None = None) -> Path | None:
+    """The nearest ``zen.toml`` in ``start`` (default: cwd) or any parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(cwd: Path | None = None) -> ZenConfig:
+    """Read ``ZEN_HOME/config.toml`` and the nearest ``zen.toml``; merge key by key."""
+    home = zen_home()
+    files = [home / CONFIG_FILE]
+    project = find_project_file(cwd)
+    if project is not None:
+        files.append(project)
+
+    active: tuple[str, str] = ("default", "default")
+    allow_pickle = True
+    stacks: dict[str, StackSpec] = {"default": default_stack(home)}
+    materializers: dict[str, str] = {}
+    plugins: dict[str, dict[str, Any]] = {}
+    sources = []
+    for path in files:
+        data = _read_toml(path)
+        if data is None:
+            continue
+        sources.append(str(path))
+        src = str(path)
+        _check_keys(data, TOP_LEVEL_KEYS, src, "")
+        if "active_stack" in data:
+            active = (_expect(data["active_stack"], str, src, "active_stack"), src)
+        if "allow_pickle" in data:
+            allow_pickle = _expect(data["allow_pickle"], bool, src, "allow_pickle")
+        for name, table in _expect(data.get("stacks", {}), dict, src, "stacks").items():
+            stacks[name] = _parse_stack(name, table, src, path.parent, home)
+        for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
+                                           "materializers").items():
+            materializers[type_path] = _expect(mat_path, str, src, f"materializers.{type_path!r}")
+        for name, table in _expect(data.get("plugins", {}), dict, src, "plugins").items():
+            plugins.setdefault(name, {}).update(_expect(table, dict, src, f"plugins.{name}"))
+    env_stack = os.environ.get("ZEN_STACK")
+    if env_stack:
+        active = (env_stack, "ZEN_STACK")
+    return ZenConfig(home, active[0], allow_pickle, stacks, materializers, plugins,
+                     tuple(sources), active[1])
+
+
+def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) -> Any:
+    """Validate a TOML table into an attrs class; errors name file, key path and value."""
+    try:
+        return converter.structure(dict(table), cls)
+    except Exception as exc:  # cattrs raises ClassValidationError / ForbiddenExtraKeysError
+        problems = _describe_structure_error(exc, table, cls)
+        fields = ", ".join(f.name for f in attrs.fields(cls))
+        raise ConfigError(
+            f"{source}: invalid [{path}]: {problems}. Accepted keys: {fields}.",
+            source=source, key_path=path,
+        ) from exc
+
+
+def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: type) -> str:
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return "unknown key(s) " + ", ".join(repr(k) for k in sorted(exc.extra_fields))
+    if isinstance(exc, cattrs.BaseValidationError):
+        parts = []
+        for line in cattrs.transform_error(exc, path="$"):
+            key = line.rsplit("@ $.", 1)[-1] if "@ $." in line else None
+            if key and key in table:
+                parts.append(f"{key} = {table[key]!r}: {line.rsplit(' @', 1)[0]}")
+            else:
+                parts.append(line.replace("@ $", "at"))
+        return "; ".join(parts)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path) -> StackSpec:
+    path = f"stacks.{name}"
+    table = _expect(table, dict, src, path)
+    _check_keys(table, COMPONENT_KINDS, src, path + ".")
+    defaults = default_stack(home)
+    parts = {}
+    for kind in COMPONENT_KINDS:
+        if kind not in table:
+            parts[kind] = getattr(defaults, kind)
+            continue
+        comp = dict(_expect(table[kind], dict, src, f"{path}.{kind}"))
+        flavor = comp.pop("flavor", None)
+        if not isinstance(flavor, str) or not flavor:
+            raise ConfigError(
+                f"{src}: {path}.{kind}.flavor is missing or not a string (got {flavor!r}). "
+                f"Fix: add flavor = \"...\" to the table, e.g. flavor = "
+                f"\"{getattr(defaults, kind).flavor}\".",
+                source=src, key_path=f"{path}.{kind}.flavor",
+            )
+        if isinstance(comp.get("path"), str) and "://" not in comp["path"]:
+            comp["path"] = str((base / Path(comp["path"]).expanduser()).resolve())
+        parts[kind] = ComponentSpec(kind, flavor, comp, src, f"{path}.{kind}")
+    return StackSpec(name, **parts)
+
+
+def _read_toml(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}. Fix the syntax at that line.",
+                          source=str(path)) from exc
+
+
+def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], src: str, prefix: str) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{src}: unknown key {prefix}{unknown[0]} = {data[unknown[0]]!r}. "
+            f"Accepted keys here: {', '.join(allowed)}.",
+            source=src, key_path=prefix + unknown[0],
+        )
+
+
+def _expect(value: Any, typ: type, src: str, key_path: str) -> Any:
+    if not isinstance(value, typ):
+        kind = {dict: "a table", str: "a string", bool: "true or false"}.get(typ, typ.__name__)
+        raise ConfigError(f"{src}: {key_path} = {value!r} must be {kind}.",
+                          source=src, key_path=key_path)
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value

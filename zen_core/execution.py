@@ -1,0 +1,118 @@
+"""Executing one step: load inputs, call the function, store outputs.
+
+:func:`execute_step` needs only its :class:`StepTask` — no metadata store —
+so any orchestrator can run it in another process or on another machine and
+send the :class:`StepResult` back to the driver, which records it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from zen_core.errors import StepTypeError
+from zen_core.materializers.registry import get_registry
+from zen_core.models import ArtifactVersion, loaded_in_step
+from zen_core.signatures import check_type, type_name
+from zen_core.storage import StoredData, load_data, save_data
+
+if TYPE_CHECKING:
+    from zen_core.artifact_stores.base import ArtifactStore
+    from zen_core.steps import Step
+
+
+@attrs.frozen
+class OutputPlan:
+    io_name: str  # the output's name template in the step
+    artifact_name: str  # resolved
+    annotation: Any
+    materializer: str | None  # qualified name; None = by the value's type at run time
+
+
+@attrs.frozen
+class StepTask:
+    step: Step
+    invocation_id: str
+    step_run_id: str
+    params: Mapping[str, Any]
+    inputs: Mapping[str, ArtifactVersion]
+    outputs: tuple[OutputPlan, ...]
+    unannotated_return: bool
+    artifact_store: ArtifactStore
+    allow_pickle: bool
+    materializer_overrides: Mapping[str, str]
+
+
+@attrs.frozen
+class StepResult:
+    outputs: tuple[tuple[OutputPlan, StoredData], ...]
+    loaded: tuple[str, ...]  # ids of artifact versions the step loaded itself
+    started: float
+    finished: float
+
+
+def execute_step(task: StepTask) -> StepResult:
+    registry = get_registry(task.materializer_overrides)
+    store = task.artifact_store
+    step = task.step
+    kwargs = dict(task.params)
+    for name, av in task.inputs.items():
+        value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
+                          type_path=av.type, files=av.files, allow_pickle=task.allow_pickle,
+                          label=av.label)
+        expected = step.signature.annotations.get(name)
+        if not check_type(value, expected):
+            raise StepTypeError(
+                f"step {task.invocation_id!r}, input {name!r}: expected {type_name(expected)}, "
+                f"but artifact {av.label} loads as {type_name(type(value))}.",
+                step=task.invocation_id, argument=name,
+            )
+        kwargs[name] = value
+
+    started = time.time()
+    loaded: list[str] = []
+    token = loaded_in_step.set(loaded)
+    try:
+        returned = step.func(**kwargs)
+    finally:
+        loaded_in_step.reset(token)
+    del kwargs  # let inputs be freed before outputs are written
+
+    plans = task.outputs
+    if task.unannotated_return and returned is None and len(plans) == 1:
+        plans = ()
+    values = _split(task, plans, returned)
+    stored = []
+    for plan, value in zip(plans, values):
+        if not check_type(value, plan.annotation):
+            raise StepTypeError(
+                f"step {task.invocation_id!r}, output {plan.io_name!r}: expected "
+                f"{type_name(plan.annotation)}, got {type_name(type(value))}.",
+                step=task.invocation_id, output=plan.io_name,
+            )
+        mat = (registry.by_name(plan.materializer) if plan.materializer
+               else registry.for_type(type(value), allow_pickle=task.allow_pickle))
+        label = f"{plan.artifact_name!r} (step {task.invocation_id!r}, output {plan.io_name!r})"
+        stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
+                                       label=label)))
+    return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time())
+
+
+def _split(task: StepTask, plans: tuple[OutputPlan, ...], returned: Any) -> tuple[Any, ...]:
+    if len(plans) == 0:
+        return ()
+    if len(plans) == 1:
+        return (returned,)
+    if not isinstance(returned, tuple | list) or len(returned) != len(plans):
+        got = (f"{len(returned)} values" if isinstance(returned, tuple | list)
+               else f"one {type_name(type(returned))}")
+        raise StepTypeError(
+            f"step {task.invocation_id!r} declares {len(plans)} outputs "
+            f"({', '.join(p.io_name for p in plans)}) but returned {got}. Fix: return a tuple "
+            f"with one value per output, or annotate a single tuple output.",
+            step=task.invocation_id,
+        )
+    return tuple(returned)

@@ -1,0 +1,156 @@
+"""The materializer base class: how one Python type becomes files and back.
+
+A materializer reads and writes only under its own ``self.uri`` through
+``self.open`` (or ``self.fs``, the store's fsspec filesystem). Files opened
+with ``self.open`` are hashed while they are written and verified while they
+are read, so plugins write only the happy path: the framework wraps their
+failures in :class:`~zen_core.errors.MaterializerError` naming the artifact
+and URI.
+"""
+
+from __future__ import annotations
+
+import enum
+import posixpath
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from zen_core.errors import IntegrityError, MaterializerError
+
+if TYPE_CHECKING:
+    from zen_core.artifact_stores.base import ArtifactStore
+
+
+class ArtifactType(enum.StrEnum):
+    DATA = "data"
+    MODEL = "model"
+    SCHEMA = "schema"
+    STATISTICS = "statistics"
+    SERVICE = "service"
+    BASE = "base"
+
+
+class VisualizationType(enum.StrEnum):
+    HTML = "html"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    IMAGE = "image"
+    JSON = "json"
+
+
+class Materializer:
+    """Base class: subclass it, list ``ASSOCIATED_TYPES`` and write ``save``/``load``.
+
+    ``VERSION`` enters the cache key of every step whose outputs it writes:
+    bump it when the stored format changes.
+    """
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[str] = ArtifactType.DATA
+    VERSION: ClassVar[str] = "1"
+
+    def __init__(self, uri: str, artifact_store: ArtifactStore, *,
+                 files: dict[str, Any] | None = None, allow_pickle: bool = True,
+                 label: str | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.artifact_store = artifact_store
+        self.allow_pickle = allow_pickle
+        self._label = label or self.uri
+        self._expected = files  # manifest to verify against when loading
+        self.written: dict[str, list] = {}  # manifest built while saving
+        self._open_files: list[Any] = []
+
+    # -- what subclasses implement -------------------------------------------
+
+    def load(self, data_type: type) -> Any:
+        """Read the artifact back from ``self.uri`` as an instance of ``data_type``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement load()")
+
+    def save(self, data: Any) -> None:
+        """Write ``data`` under ``self.uri``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement save()")
+
+    def save_visualizations(self, data: Any) -> dict[str, str]:
+        """Write visualizations under ``self.uri``; return ``{uri: VisualizationType}``."""
+        return {}
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        """Cheap, JSON-serializable facts about ``data`` (shape, dtype, rows ...)."""
+        return {}
+
+    @classmethod
+    def can_handle_type(cls, data_type: type) -> bool:
+        return any(isinstance(data_type, type) and issubclass(data_type, t)
+                   for t in cls.ASSOCIATED_TYPES)
+
+    # -- helpers for subclasses ---------------------------------------------
+
+    @property
+    def fs(self) -> Any:
+        """The artifact store's fsspec filesystem."""
+        return self.artifact_store.fs
+
+    def path(self, relative_path: str = "") -> str:
+        """The URI of ``relative_path`` under ``self.uri``; refuses to leave it."""
+        rel = posixpath.normpath(relative_path.replace("\\", "/")) if relative_path else ""
+        if rel in ("", "."):
+            return self.uri
+        if rel.startswith("/") or rel == ".." or rel.startswith("../"):
+            raise MaterializerError(
+                f"{type(self).__name__} tried to use {relative_path!r}, which is outside its "
+                f"artifact folder {self.uri!r}. Fix: use a path relative to self.uri without '..'.",
+                path=relative_path, uri=self.uri,
+            )
+        return f"{self.uri}/{rel}"
+
+    def open(self, relative_path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        """Open a file under ``self.uri``; writes are hashed, reads verified."""
+        from zen_core.hashing import HashingWriter, VerifyingReader
+
+        uri = self.path(relative_path)
+        rel = uri[len(self.uri) + 1 :]
+        if "b" not in mode:
+            import io
+
+            encoding = kwargs.pop("encoding", "utf-8")
+            binary = self.open(relative_path, mode.replace("t", "") + "b", **kwargs)
+            return io.TextIOWrapper(binary, encoding=encoding)
+        if any(c in mode for c in "wax+"):
+            def record(size: int, digest: str) -> None:
+                self.written[rel] = [size, digest]
+
+            return HashingWriter(self.artifact_store.open(uri, mode, **kwargs), record)
+        raw = self.artifact_store.open(uri, mode, **kwargs)
+        expected = (self._expected or {}).get(rel)
+        if expected is None:
+            return raw
+        reader = VerifyingReader(raw, expected, self._integrity_failure(uri))
+        self._open_files.append(reader)
+        return reader
+
+    def exists(self, relative_path: str) -> bool:
+        if self._expected is not None:
+            return relative_path in self._expected
+        return self.artifact_store.exists(self.path(relative_path))
+
+    def _integrity_failure(self, uri: str) -> Any:
+        def fail(expected: tuple[int, str], actual: tuple[int, str]) -> None:
+            raise IntegrityError(
+                f"artifact {self._label} is corrupt: {uri} has {actual[0]} bytes with hash "
+                f"{actual[1]}, but {expected[0]} bytes with hash {expected[1]} were stored. "
+                f"The data was changed or damaged after it was saved; rerun the step that "
+                f"produced it (with enable_cache=False) to store it again.",
+                uri=uri, expected=expected, actual=actual,
+            )
+
+        return fail
+
+    def _close_reads(self) -> None:
+        """Close (and so verify) every file a load left open."""
+        files, self._open_files = self._open_files, []
+        for f in files:
+            f.close()
+
+
+def qualified_name(obj: Any) -> str:
+    """``module.QualName`` of a class or function: how types and materializers are recorded."""
+    return f"{obj.__module__}.{obj.__qualname__}"

@@ -1,0 +1,125 @@
+"""Which materializer handles which type.
+
+Resolution walks the type's MRO: the most specific class that some
+materializer claims wins. Two materializers claiming that same class is a
+conflict, reported when the type is resolved (naming both and how to
+choose); a ``[materializers]`` config entry settles it. A type nobody claims
+falls back to pickle when the config allows it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from zen_core.errors import MaterializerConflictError, MaterializerNotFoundError
+from zen_core.materializers.base import Materializer, qualified_name
+
+
+class MaterializerRegistry:
+    def __init__(self, materializers: list[tuple[str, type[Materializer]]],
+                 overrides: Mapping[str, str] | None = None) -> None:
+        self._claims: dict[type, list[tuple[str, type[Materializer]]]] = {}
+        for plugin_name, mat in materializers:
+            for t in mat.ASSOCIATED_TYPES:
+                pairs = self._claims.setdefault(t, [])
+                if all(existing is not mat for _, existing in pairs):
+                    pairs.append((plugin_name, mat))
+        self._overrides = dict(overrides or {})
+        self._by_name = {qualified_name(cls): cls for _, cls in materializers}
+        self._cache: dict[type, type[Materializer]] = {}
+
+    @classmethod
+    def from_plugins(cls, pm: Any, overrides: Mapping[str, str] | None = None) -> MaterializerRegistry:
+        from zen_core.plugins import collect
+
+        return cls(collect(pm, "materializers"), overrides)
+
+    @property
+    def materializers(self) -> list[type[Materializer]]:
+        return list(self._by_name.values())
+
+    def for_type(self, data_type: type, *, allow_pickle: bool = True) -> type[Materializer]:
+        """The materializer for ``data_type`` (most specific MRO match)."""
+        cached = self._cache.get(data_type)
+        if cached is not None:
+            return cached
+        for klass in getattr(data_type, "__mro__", (data_type,)):
+            override = self._overrides.get(qualified_name(klass))
+            if override:
+                return self._remember(data_type, self.by_name(override))
+            pairs = self._claims.get(klass)
+            if not pairs:
+                continue
+            if len(pairs) > 1:
+                names = " and ".join(f"{qualified_name(m)} (plugin {p})" for p, m in pairs)
+                raise MaterializerConflictError(
+                    f"type {qualified_name(klass)} is claimed by {names}. Fix: choose one in "
+                    f"the config, e.g. [materializers] \"{qualified_name(klass)}\" = "
+                    f"\"{qualified_name(pairs[0][1])}\", or pass output_materializers= to the step.",
+                    data_type=klass, candidates=[m for _, m in pairs],
+                )
+            return self._remember(data_type, pairs[0][1])
+        if allow_pickle and data_type is not object:
+            from zen_core.materializers.builtin import PickleMaterializer
+
+            return PickleMaterializer  # not cached: callers warn on each use
+        raise MaterializerNotFoundError(
+            f"no materializer handles type {qualified_name(data_type)} and the pickle fallback "
+            f"is disabled (allow_pickle = false). Fix: install the plugin for this type (e.g. "
+            f"zen-numpy, zen-pandas), write a materializer (see docs/plugins.md), or pass "
+            f"output_materializers= to the step.",
+            data_type=data_type,
+        )
+
+    def _remember(self, data_type: type, mat: type[Materializer]) -> type[Materializer]:
+        self._cache[data_type] = mat
+        return mat
+
+    def by_name(self, name: str) -> type[Materializer]:
+        """A materializer class from its recorded qualified name."""
+        mat = self._by_name.get(name)
+        if mat is not None:
+            return mat
+        return import_object(name, what="materializer")
+
+
+def import_object(path: str, *, what: str) -> Any:
+    """Import ``package.module.Qual.Name``; a clear error names the missing plugin."""
+    module_name, _, attr = path.rpartition(".")
+    tried = []
+    while module_name:
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ImportError as exc:
+            tried.append(f"{module_name} ({exc})")
+            module_name, _, head = module_name.rpartition(".")
+            attr = f"{head}.{attr}"
+            continue
+        try:
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            return obj
+        except AttributeError:
+            break
+    top = path.split(".", 1)[0]
+    hint = f"pip install zen-{top[4:]}" if top.startswith("zen_") and top != "zen_core" else (
+        f"install the package that provides {top!r}")
+    raise MaterializerNotFoundError(
+        f"cannot import {what} {path!r} recorded with this artifact. Fix: {hint}.",
+        path=path,
+    )
+
+
+@functools.cache
+def _registry_for(pm: Any, overrides: tuple[tuple[str, str], ...]) -> MaterializerRegistry:
+    return MaterializerRegistry.from_plugins(pm, dict(overrides))
+
+
+def get_registry(overrides: Mapping[str, str] | None = None, pm: Any = None) -> MaterializerRegistry:
+    """The registry of this process's plugin manager (built once per override set)."""
+    from zen_core.plugins import get_plugin_manager
+
+    return _registry_for(pm or get_plugin_manager(), tuple(sorted((overrides or {}).items())))

@@ -1,0 +1,127 @@
+"""The metadata store interface: runs, step runs, artifact versions and their links.
+
+Implementations must make a version visible in the same transaction that
+allocates its number, so versions are unique and gap-free per name even with
+many writers. :class:`zen_core.metadata_stores.sql.SQLMetadataStore` does this
+in portable SQL for SQLite (built in) and PostgreSQL (zen-postgres).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+if TYPE_CHECKING:
+    from zen_core.models import ArtifactVersion, PipelineRun, StepRun
+    from zen_core.storage import StoredData
+
+
+@attrs.frozen
+class NewArtifactVersion:
+    """An artifact version about to be recorded; ``version=None`` means the next number."""
+
+    name: str
+    data: StoredData
+    version: str | None = None
+    tags: Sequence[str] = ()
+    origin: str = "step"
+    producer_step_run_id: str | None = None
+    run_id: str | None = None
+
+
+@attrs.frozen
+class ArtifactSummary:
+    name: str
+    versions: int
+    latest_version: str
+    latest_created: float
+
+
+class MetadataStore:
+    """Abstract base; subclasses set ``FLAVOR`` and ``Config``."""
+
+    FLAVOR: ClassVar[str]
+    Config: ClassVar[type]
+
+    def describe(self) -> dict[str, Any]:
+        from zen_core.artifact_stores.base import mask_secrets
+
+        return {"flavor": self.FLAVOR, **mask_secrets(attrs.asdict(self.config))}
+
+    config: Any
+
+    def close(self) -> None:
+        """Release connections (the store reconnects on next use)."""
+
+    # -- pipeline runs -------------------------------------------------------
+    def create_run(self, run: PipelineRun) -> None: raise NotImplementedError
+    def finish_run(self, run_id: str, status: str, finished: float,
+                   error: str | None = None) -> None: raise NotImplementedError
+    def get_run(self, id_or_name: str) -> PipelineRun | None: raise NotImplementedError
+    def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
+                  limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
+        raise NotImplementedError
+    def count_runs(self, *, pipeline_name: str | None = None,
+                   status: str | None = None) -> int: raise NotImplementedError
+    def delete_run(self, run_id: str) -> None: raise NotImplementedError
+
+    # -- step runs -----------------------------------------------------------
+    def create_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
+                        cache_parts: Mapping[str, Any] | None = None) -> None:
+        """Record a running step with its input links (``io_name -> artifact id``)."""
+        raise NotImplementedError
+
+    def complete_step_run(self, step_run_id: str, *,
+                          outputs: Sequence[tuple[str, NewArtifactVersion]],
+                          extra_inputs: Mapping[str, str], finished: float) -> list[ArtifactVersion]:
+        """In one transaction: create the outputs' versions, link them, mark completed."""
+        raise NotImplementedError
+
+    def fail_step_run(self, step_run_id: str, error: str, finished: float) -> None:
+        raise NotImplementedError
+
+    def create_cached_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
+                               outputs: Mapping[str, str],
+                               cache_parts: Mapping[str, Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def find_cache_candidates(self, cache_key: str,
+                              limit: int = 3) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
+        """Earlier successful step runs with this key, newest first, with their outputs."""
+        raise NotImplementedError
+
+    def previous_step_run(self, pipeline_name: str, invocation_id: str
+                          ) -> tuple[StepRun, dict[str, Any]] | None:
+        """The latest finished run of this invocation and its cache-key parts."""
+        raise NotImplementedError
+
+    def get_step_run(self, step_run_id: str) -> StepRun | None: raise NotImplementedError
+    def list_step_runs(self, run_id: str) -> list[StepRun]: raise NotImplementedError
+    def step_io(self, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
+                                                  dict[str, ArtifactVersion]]:
+        raise NotImplementedError
+
+    # -- artifact versions -----------------------------------------------------
+    def create_artifact_version(self, new: NewArtifactVersion) -> ArtifactVersion:
+        raise NotImplementedError
+    def get_artifact_version(self, name: str, version: str | None = None
+                             ) -> ArtifactVersion | None: raise NotImplementedError
+    def get_artifact_version_by_id(self, av_id: str) -> ArtifactVersion | None:
+        raise NotImplementedError
+    def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
+                               offset: int = 0) -> list[ArtifactVersion]:
+        raise NotImplementedError
+    def list_artifacts(self) -> list[ArtifactSummary]: raise NotImplementedError
+    def version_taken(self, name: str, version: str) -> bool: raise NotImplementedError
+    def consumers(self, av_id: str) -> list[StepRun]: raise NotImplementedError
+
+    # -- pruning ---------------------------------------------------------------
+    def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
+        """Versions produced by steps that no existing step run produced or consumed."""
+        raise NotImplementedError
+    def delete_artifact_versions(self, ids: Iterable[str]) -> None: raise NotImplementedError
+    def content_hash_counts(self, hashes: Iterable[str]) -> dict[str, int]:
+        """How many versions point at each of these content hashes (absent: none)."""
+        raise NotImplementedError

@@ -1,0 +1,555 @@
+"""A metadata store in portable SQL, shared by SQLite (built in) and PostgreSQL.
+
+Subclasses supply a DB-API connection in autocommit mode, the placeholder
+style and a few DDL words (:class:`Dialect`); every query here runs on both.
+Writes are explicit transactions; a version number is allocated by an
+upsert on ``artifact_names`` inside the transaction that inserts the version,
+so numbers stay unique and gap-free: an aborted write rolls its number back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError
+from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
+from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
+
+SCHEMA_VERSION = 1
+
+
+@attrs.frozen
+class Dialect:
+    placeholder: str  # "?" or "%s"
+    seq_pk: str  # an auto-incrementing integer primary key
+    float_type: str
+    begin_write: str  # starts a transaction that will write
+
+
+# Each entry upgrades the schema by one version; never edit a released one.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE pipeline_runs (
+            seq {seq_pk}, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
+            pipeline_name TEXT NOT NULL, status TEXT NOT NULL, created {float} NOT NULL,
+            finished {float}, params TEXT NOT NULL, error TEXT)""",
+        "CREATE INDEX ix_runs_pipeline ON pipeline_runs (pipeline_name, seq)",
+        "CREATE INDEX ix_runs_status ON pipeline_runs (status, seq)",
+        """CREATE TABLE step_runs (
+            seq {seq_pk}, id TEXT NOT NULL UNIQUE, run_id TEXT NOT NULL,
+            invocation_id TEXT NOT NULL, step_name TEXT NOT NULL, pipeline_name TEXT NOT NULL,
+            status TEXT NOT NULL, params TEXT NOT NULL, cache_key TEXT, cache_parts TEXT,
+            cache_miss TEXT, started {float}, finished {float}, error TEXT,
+            original_step_run_id TEXT)""",
+        "CREATE INDEX ix_steps_run ON step_runs (run_id, seq)",
+        "CREATE INDEX ix_steps_cache ON step_runs (cache_key, seq)",
+        "CREATE INDEX ix_steps_invocation ON step_runs (pipeline_name, invocation_id, seq)",
+        """CREATE TABLE artifact_names (
+            name TEXT PRIMARY KEY, last_number INTEGER NOT NULL)""",
+        """CREATE TABLE artifact_versions (
+            seq {seq_pk}, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, version TEXT NOT NULL,
+            uri TEXT NOT NULL, type TEXT, artifact_type TEXT NOT NULL, materializer TEXT NOT NULL,
+            materializer_version TEXT NOT NULL, content_hash TEXT NOT NULL, size BIGINT NOT NULL,
+            files TEXT NOT NULL, created {float} NOT NULL, tags TEXT NOT NULL,
+            metadata TEXT NOT NULL, visualizations TEXT NOT NULL, producer_step_run_id TEXT,
+            run_id TEXT, origin TEXT NOT NULL, UNIQUE (name, version))""",
+        "CREATE INDEX ix_av_name ON artifact_versions (name, seq)",
+        "CREATE INDEX ix_av_hash ON artifact_versions (content_hash)",
+        "CREATE INDEX ix_av_producer ON artifact_versions (producer_step_run_id)",
+        """CREATE TABLE step_artifacts (
+            step_run_id TEXT NOT NULL, direction TEXT NOT NULL, io_name TEXT NOT NULL,
+            artifact_version_id TEXT NOT NULL, PRIMARY KEY (step_run_id, direction, io_name))""",
+        "CREATE INDEX ix_sa_artifact ON step_artifacts (artifact_version_id, direction)",
+    ],
+]
+
+_AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, materializer_version, "
+            "content_hash, size, files, created, tags, metadata, visualizations, "
+            "producer_step_run_id, run_id, origin")
+_SR_COLS = ("seq, id, run_id, invocation_id, step_name, pipeline_name, status, params, cache_key, "
+            "cache_miss, started, finished, error, original_step_run_id")
+_RUN_COLS = "seq, id, name, pipeline_name, status, created, finished, params, error"
+_SUCCESS = (ExecutionStatus.COMPLETED.value, ExecutionStatus.CACHED.value)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class SQLMetadataStore(MetadataStore):
+    dialect: Dialect
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self._conn: Any = None
+        self._pid = -1
+        self._lock = threading.RLock()
+
+    # -- connection and transactions ------------------------------------------
+
+    def _connect(self) -> Any:
+        """A new DB-API connection in autocommit mode."""
+        raise NotImplementedError
+
+    def _is_unique_violation(self, exc: BaseException) -> bool:
+        raise NotImplementedError
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._pid != os.getpid():  # never share across fork
+            self._conn = self._connect()
+            self._pid = os.getpid()
+            self._migrate()
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config, "_conn": None, "_pid": -1}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def _sql(self, query: str) -> str:
+        return query if self.dialect.placeholder == "?" else query.replace("?", "%s")
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._connection().cursor()
+            cur.execute(self.dialect.begin_write)
+            try:
+                yield _Cursor(cur, self._sql)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._connection().cursor()
+            try:
+                yield _Cursor(cur, self._sql)
+            finally:
+                cur.close()
+
+    def _migrate(self) -> None:
+        cur = self._conn.cursor()
+        try:
+            cur.execute("CREATE TABLE IF NOT EXISTS zen_schema (version INTEGER NOT NULL)")
+            cur.execute("SELECT version FROM zen_schema")
+            row = cur.fetchone()
+            current = row[0] if row else 0
+            if current > len(MIGRATIONS):
+                raise MetadataStoreError(
+                    f"the metadata store {self._where()} has schema version {current}, newer than "
+                    f"this zen_core understands ({len(MIGRATIONS)}). Fix: upgrade zen-artifacts "
+                    f"(pip install -U zen-artifacts).",
+                    schema_version=current,
+                )
+            if current == len(MIGRATIONS):
+                return
+            cur.execute(self.dialect.begin_write)
+            try:
+                cur.execute("SELECT version FROM zen_schema")  # re-read under the write lock
+                row = cur.fetchone()
+                current = row[0] if row else 0
+                fmt = {"seq_pk": self.dialect.seq_pk, "float": self.dialect.float_type}
+                for statements in MIGRATIONS[current:]:
+                    for statement in statements:
+                        cur.execute(statement.format(**fmt))
+                if row is None:
+                    cur.execute(self._sql("INSERT INTO zen_schema (version) VALUES (?)"),
+                                (len(MIGRATIONS),))
+                else:
+                    cur.execute(self._sql("UPDATE zen_schema SET version = ?"), (len(MIGRATIONS),))
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    def _where(self) -> str:
+        return repr(getattr(self.config, "path", None) or getattr(self.config, "url", "?"))
+
+    # -- pipeline runs -----------------------------------------------------------
+
+    def create_run(self, run: PipelineRun) -> None:
+        with self._write() as cur:
+            cur.execute(
+                "INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, finished, "
+                "params, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.id, run.name, run.pipeline_name, str(run.status), run.created, run.finished,
+                 _dumps(run.params), run.error),
+            )
+
+    def finish_run(self, run_id: str, status: str, finished: float,
+                   error: str | None = None) -> None:
+        with self._write() as cur:
+            cur.execute("UPDATE pipeline_runs SET status = ?, finished = ?, error = ? WHERE id = ?",
+                        (str(status), finished, error, run_id))
+
+    def get_run(self, id_or_name: str) -> PipelineRun | None:
+        with self._read() as cur:
+            cur.execute(f"SELECT {_RUN_COLS} FROM pipeline_runs WHERE id = ?", (id_or_name,))
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(f"SELECT {_RUN_COLS} FROM pipeline_runs WHERE name = ?", (id_or_name,))
+                row = cur.fetchone()
+            if row is None and len(id_or_name) >= 6:  # unique id prefix, like git
+                cur.execute(f"SELECT {_RUN_COLS} FROM pipeline_runs WHERE id LIKE ? LIMIT 2",
+                            (id_or_name + "%",))
+                rows = cur.fetchall()
+                row = rows[0] if len(rows) == 1 else None
+        return _run(row) if row else None
+
+    def _run_filter(self, pipeline_name: str | None, status: str | None) -> tuple[str, list]:
+        clauses, args = [], []
+        if pipeline_name:
+            clauses.append("pipeline_name = ?")
+            args.append(pipeline_name)
+        if status:
+            clauses.append("status = ?")
+            args.append(str(status))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
+                  limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
+        where, args = self._run_filter(pipeline_name, status)
+        query = f"SELECT {_RUN_COLS} FROM pipeline_runs{where} ORDER BY seq DESC"
+        query, args = _page(query, args, limit, offset)
+        with self._read() as cur:
+            cur.execute(query, args)
+            return [_run(r) for r in cur.fetchall()]
+
+    def count_runs(self, *, pipeline_name: str | None = None, status: str | None = None) -> int:
+        where, args = self._run_filter(pipeline_name, status)
+        with self._read() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM pipeline_runs{where}", args)
+            return int(cur.fetchone()[0])
+
+    def delete_run(self, run_id: str) -> None:
+        with self._write() as cur:
+            cur.execute("DELETE FROM step_artifacts WHERE step_run_id IN "
+                        "(SELECT id FROM step_runs WHERE run_id = ?)", (run_id,))
+            cur.execute("DELETE FROM step_runs WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM pipeline_runs WHERE id = ?", (run_id,))
+
+    # -- step runs -----------------------------------------------------------
+
+    def _insert_step_run(self, cur: Any, s: StepRun, cache_parts: Mapping[str, Any] | None) -> None:
+        cur.execute(
+            "INSERT INTO step_runs (id, run_id, invocation_id, step_name, pipeline_name, status, "
+            "params, cache_key, cache_parts, cache_miss, started, finished, error, "
+            "original_step_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (s.id, s.run_id, s.name, s.step_name, s.pipeline_name, str(s.status), _dumps(s.params),
+             s.cache_key, _dumps(cache_parts) if cache_parts is not None else None, s.cache_miss,
+             s.started, s.finished, s.error, s.original_step_run_id),
+        )
+
+    def _link(self, cur: Any, step_run_id: str, direction: str, links: Mapping[str, str]) -> None:
+        if links:
+            cur.executemany(
+                "INSERT INTO step_artifacts (step_run_id, direction, io_name, artifact_version_id) "
+                "VALUES (?, ?, ?, ?)",
+                [(step_run_id, direction, name, av_id) for name, av_id in links.items()],
+            )
+
+    def create_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
+                        cache_parts: Mapping[str, Any] | None = None) -> None:
+        with self._write() as cur:
+            self._insert_step_run(cur, step_run, cache_parts)
+            self._link(cur, step_run.id, "in", inputs)
+
+    def complete_step_run(self, step_run_id: str, *,
+                          outputs: Sequence[tuple[str, NewArtifactVersion]],
+                          extra_inputs: Mapping[str, str], finished: float) -> list[ArtifactVersion]:
+        with self._write() as cur:
+            created = [self._insert_version(cur, new) for _, new in outputs]
+            self._link(cur, step_run_id, "out",
+                       {io: av.id for (io, _), av in zip(outputs, created)})
+            self._link(cur, step_run_id, "in", extra_inputs)
+            cur.execute("UPDATE step_runs SET status = ?, finished = ? WHERE id = ?",
+                        (ExecutionStatus.COMPLETED.value, finished, step_run_id))
+        return created
+
+    def fail_step_run(self, step_run_id: str, error: str, finished: float) -> None:
+        with self._write() as cur:
+            cur.execute("UPDATE step_runs SET status = ?, finished = ?, error = ? WHERE id = ?",
+                        (ExecutionStatus.FAILED.value, finished, error, step_run_id))
+
+    def create_cached_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
+                               outputs: Mapping[str, str],
+                               cache_parts: Mapping[str, Any] | None = None) -> None:
+        with self._write() as cur:
+            self._insert_step_run(cur, step_run, cache_parts)
+            self._link(cur, step_run.id, "in", inputs)
+            self._link(cur, step_run.id, "out", outputs)
+
+    def find_cache_candidates(self, cache_key: str,
+                              limit: int = 3) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT {_SR_COLS} FROM step_runs WHERE cache_key = ? AND status IN (?, ?) "
+                f"ORDER BY seq DESC LIMIT {int(limit)}",
+                (cache_key, *_SUCCESS),
+            )
+            runs = [_step_run(r) for r in cur.fetchall()]
+            return [(run, self._io(cur, run.id)[1]) for run in runs]
+
+    def previous_step_run(self, pipeline_name: str, invocation_id: str
+                          ) -> tuple[StepRun, dict[str, Any]] | None:
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT {_SR_COLS}, cache_parts FROM step_runs WHERE pipeline_name = ? AND "
+                f"invocation_id = ? AND status IN (?, ?) AND cache_parts IS NOT NULL "
+                f"ORDER BY seq DESC LIMIT 1",
+                (pipeline_name, invocation_id, *_SUCCESS),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return _step_run(row[:-1]), json.loads(row[-1])
+
+    def get_step_run(self, step_run_id: str) -> StepRun | None:
+        with self._read() as cur:
+            cur.execute(f"SELECT {_SR_COLS} FROM step_runs WHERE id = ?", (step_run_id,))
+            row = cur.fetchone()
+        return _step_run(row) if row else None
+
+    def list_step_runs(self, run_id: str) -> list[StepRun]:
+        with self._read() as cur:
+            cur.execute(f"SELECT {_SR_COLS} FROM step_runs WHERE run_id = ? ORDER BY seq", (run_id,))
+            return [_step_run(r) for r in cur.fetchall()]
+
+    def step_io(self, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
+                                                  dict[str, ArtifactVersion]]:
+        with self._read() as cur:
+            return self._io(cur, step_run_id)
+
+    def _io(self, cur: Any, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
+                                                        dict[str, ArtifactVersion]]:
+        cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+        cur.execute(
+            f"SELECT sa.direction, sa.io_name, {cols} FROM step_artifacts sa "
+            f"JOIN artifact_versions av ON av.id = sa.artifact_version_id "
+            f"WHERE sa.step_run_id = ? ORDER BY av.seq",
+            (step_run_id,),
+        )
+        inputs: dict[str, ArtifactVersion] = {}
+        outputs: dict[str, ArtifactVersion] = {}
+        for row in cur.fetchall():
+            (inputs if row[0] == "in" else outputs)[row[1]] = _artifact(row[2:])
+        return inputs, outputs
+
+    # -- artifact versions -----------------------------------------------------
+
+    def _insert_version(self, cur: Any, new: NewArtifactVersion) -> ArtifactVersion:
+        if new.version is None:
+            cur.execute(
+                "INSERT INTO artifact_names (name, last_number) VALUES (?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET last_number = artifact_names.last_number + 1 "
+                "RETURNING last_number",
+                (new.name,),
+            )
+            version = str(cur.fetchone()[0])
+        else:
+            version = new.version
+            if version.isdigit():  # a pinned number still counts for the automatic ones
+                cur.execute(
+                    "INSERT INTO artifact_names (name, last_number) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET last_number = CASE WHEN "
+                    "artifact_names.last_number > excluded.last_number THEN "
+                    "artifact_names.last_number ELSE excluded.last_number END",
+                    (new.name, int(version)),
+                )
+        d = new.data
+        av = ArtifactVersion(
+            id=new_id(), name=new.name, version=version, uri=d.uri, type=d.type,
+            artifact_type=d.artifact_type, materializer=d.materializer,
+            materializer_version=d.materializer_version, content_hash=d.content_hash,
+            size=d.size, files=d.files, created=time.time(), tags=list(new.tags),
+            metadata=d.metadata, visualizations=d.visualizations,
+            producer_step_run_id=new.producer_step_run_id, run_id=new.run_id, origin=new.origin,
+        )
+        try:
+            cur.execute(
+                "INSERT INTO artifact_versions (id, name, version, uri, type, artifact_type, "
+                "materializer, materializer_version, content_hash, size, files, created, tags, "
+                "metadata, visualizations, producer_step_run_id, run_id, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                (av.id, av.name, av.version, av.uri, av.type, av.artifact_type, av.materializer,
+                 av.materializer_version, av.content_hash, av.size, _dumps(av.files), av.created,
+                 _dumps(av.tags), _dumps(av.metadata), _dumps(av.visualizations),
+                 av.producer_step_run_id, av.run_id, av.origin),
+            )
+        except Exception as exc:
+            if self._is_unique_violation(exc):
+                raise ArtifactVersionExistsError.taken(new.name, version) from None
+            raise
+        av.seq = int(cur.fetchone()[0])
+        return av
+
+    def create_artifact_version(self, new: NewArtifactVersion) -> ArtifactVersion:
+        with self._write() as cur:
+            return self._insert_version(cur, new)
+
+    def get_artifact_version(self, name: str, version: str | None = None
+                             ) -> ArtifactVersion | None:
+        with self._read() as cur:
+            if version is None:
+                cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE name = ? "
+                            f"ORDER BY seq DESC LIMIT 1", (name,))
+            else:
+                cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE name = ? AND "
+                            f"version = ?", (name, str(version)))
+            row = cur.fetchone()
+        return _artifact(row) if row else None
+
+    def get_artifact_version_by_id(self, av_id: str) -> ArtifactVersion | None:
+        with self._read() as cur:
+            cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE id = ?", (av_id,))
+            row = cur.fetchone()
+        return _artifact(row) if row else None
+
+    def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
+                               offset: int = 0) -> list[ArtifactVersion]:
+        query = f"SELECT {_AV_COLS} FROM artifact_versions"
+        args: list[Any] = []
+        if name is not None:
+            query += " WHERE name = ?"
+            args.append(name)
+        query, args = _page(query + " ORDER BY seq", args, limit, offset)
+        with self._read() as cur:
+            cur.execute(query, args)
+            return [_artifact(r) for r in cur.fetchall()]
+
+    def list_artifacts(self) -> list[ArtifactSummary]:
+        with self._read() as cur:
+            cur.execute(
+                "SELECT g.name, g.n, av.version, av.created FROM (SELECT name, COUNT(*) AS n, "
+                "MAX(seq) AS last FROM artifact_versions GROUP BY name) g "
+                "JOIN artifact_versions av ON av.seq = g.last ORDER BY g.name"
+            )
+            return [ArtifactSummary(r[0], int(r[1]), r[2], r[3]) for r in cur.fetchall()]
+
+    def version_taken(self, name: str, version: str) -> bool:
+        with self._read() as cur:
+            cur.execute("SELECT 1 FROM artifact_versions WHERE name = ? AND version = ?",
+                        (name, version))
+            return cur.fetchone() is not None
+
+    def consumers(self, av_id: str) -> list[StepRun]:
+        cols = ", ".join("sr." + c.strip() for c in _SR_COLS.split(","))
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT DISTINCT {cols} FROM step_artifacts sa JOIN step_runs sr "
+                f"ON sr.id = sa.step_run_id WHERE sa.artifact_version_id = ? AND "
+                f"sa.direction = 'in' ORDER BY sr.seq",
+                (av_id,),
+            )
+            return [_step_run(r) for r in cur.fetchall()]
+
+    # -- pruning -----------------------------------------------------------------
+
+    def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT {_AV_COLS} FROM artifact_versions av WHERE av.origin = 'step' AND "
+                f"NOT EXISTS (SELECT 1 FROM step_artifacts sa JOIN step_runs sr "
+                f"ON sr.id = sa.step_run_id WHERE sa.artifact_version_id = av.id) ORDER BY seq"
+            )
+            return [_artifact(r) for r in cur.fetchall()]
+
+    def delete_artifact_versions(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        with self._write() as cur:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(f"DELETE FROM step_artifacts WHERE artifact_version_id IN ({marks})",
+                            chunk)
+                cur.execute(f"DELETE FROM artifact_versions WHERE id IN ({marks})", chunk)
+
+    def content_hash_counts(self, hashes: Iterable[str]) -> dict[str, int]:
+        hashes = list(hashes)
+        counts: dict[str, int] = {}
+        with self._read() as cur:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(f"SELECT content_hash, COUNT(*) FROM artifact_versions "
+                            f"WHERE content_hash IN ({marks}) GROUP BY content_hash", chunk)
+                counts.update((r[0], int(r[1])) for r in cur.fetchall())
+        return counts
+
+
+class _Cursor:
+    """Rewrites ``?`` placeholders for the dialect; everything else passes through."""
+
+    def __init__(self, cur: Any, sql: Any) -> None:
+        self._cur = cur
+        self._sql = sql
+
+    def execute(self, query: str, args: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(self._sql(query), tuple(args))
+
+    def executemany(self, query: str, rows: list[Sequence[Any]]) -> Any:
+        return self._cur.executemany(self._sql(query), rows)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+
+def _page(query: str, args: list[Any], limit: int | None, offset: int) -> tuple[str, list[Any]]:
+    if limit is not None:
+        query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    elif offset:
+        query += f" LIMIT 9223372036854775807 OFFSET {int(offset)}"
+    return query, args
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def _run(r: Sequence[Any]) -> PipelineRun:
+    return PipelineRun(seq=r[0], id=r[1], name=r[2], pipeline_name=r[3], status=r[4],
+                       created=r[5], finished=r[6], params=json.loads(r[7]), error=r[8])
+
+
+def _step_run(r: Sequence[Any]) -> StepRun:
+    return StepRun(seq=r[0], id=r[1], run_id=r[2], name=r[3], step_name=r[4], pipeline_name=r[5],
+                   status=r[6], params=json.loads(r[7]), cache_key=r[8], cache_miss=r[9],
+                   started=r[10], finished=r[11], error=r[12], original_step_run_id=r[13])
+
+
+def _artifact(r: Sequence[Any]) -> ArtifactVersion:
+    return ArtifactVersion(
+        seq=r[0], id=r[1], name=r[2], version=r[3], uri=r[4], type=r[5], artifact_type=r[6],
+        materializer=r[7], materializer_version=r[8], content_hash=r[9], size=int(r[10]),
+        files=json.loads(r[11]), created=r[12], tags=json.loads(r[13]),
+        metadata=json.loads(r[14]), visualizations=json.loads(r[15]),
+        producer_step_run_id=r[16], run_id=r[17], origin=r[18],
+    )

@@ -1,0 +1,43 @@
+"""Orchestrator interface: decides where and when each step of a run executes.
+
+The run itself (cache checks, recording, lineage) is driven by
+:class:`zen_core.runner.RunDriver` in the submitting process, so an
+orchestrator only schedules: for each node it asks the driver to
+``prepare`` it (``None`` means cached: nothing to execute), runs
+:func:`zen_core.execution.execute_step` on the task wherever it likes (it
+needs only the task: no database connection), and hands the result to
+``complete`` (or the exception to ``fail``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+if TYPE_CHECKING:
+    from zen_core.runner import RunDriver
+
+
+class Orchestrator:
+    FLAVOR: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def run(self, driver: RunDriver) -> None:
+        """Execute every node of ``driver.nodes`` respecting ``node.upstream``.
+
+        Raise the first step's exception after letting independent steps
+        finish where the engine can; the driver has recorded each failure.
+        """
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        from zen_core.artifact_stores.base import mask_secrets
+
+        return {"flavor": self.FLAVOR, **mask_secrets(attrs.asdict(self.config))}
+
+    def close(self) -> None:
+        """Release engine resources (clusters, pools)."""

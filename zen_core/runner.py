@@ -1,0 +1,304 @@
+"""Driving one pipeline run: cache checks, recording and lineage, in the submitting process.
+
+The orchestrator decides where steps execute; the driver decides whether a
+step needs to run (cache), what it receives, and records what it produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from zen_core.compose import Invocation, compose
+from zen_core.config import load_config
+from zen_core.errors import ArtifactVersionExistsError, CompositionError, ZenError
+from zen_core.execution import OutputPlan, StepResult, StepTask
+from zen_core.hashing import new_hasher
+from zen_core.log import get_logger
+from zen_core.materializers.base import qualified_name
+from zen_core.materializers.registry import get_registry
+from zen_core.metadata_stores.base import NewArtifactVersion
+from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
+from zen_core.naming import resolve_name, validate_name
+from zen_core.plugins import get_plugin_manager
+from zen_core.signatures import materializer_type
+from zen_core.stack import get_stack
+
+if TYPE_CHECKING:
+    from zen_core.config import ZenConfig
+    from zen_core.pipelines import Pipeline
+    from zen_core.stack import Stack
+
+
+def run_pipeline(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> PipelineRun:
+    config = load_config()
+    stack = get_stack(config)
+    composer = compose(pipeline, args, kwargs)
+    params = _json_params(pipeline, args, kwargs)
+    return RunDriver(pipeline, composer.invocations, params, stack, config).run()
+
+
+def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    import inspect
+
+    try:
+        bound = inspect.signature(pipeline.func).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise CompositionError(f"pipeline {pipeline.name!r}: {exc}", pipeline=pipeline.name) from None
+    bound.apply_defaults()
+    params = {}
+    for name, value in bound.arguments.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            value = repr(value)
+        params[name] = value
+    return params
+
+
+class RunDriver:
+    """Prepares, records and finishes the steps of one run (see orchestrators.base)."""
+
+    def __init__(self, pipeline: Pipeline, invocations: Mapping[str, Invocation],
+                 params: dict[str, Any], stack: Stack, config: ZenConfig) -> None:
+        self.pipeline = pipeline
+        self.invocations = invocations
+        self.nodes: list[Invocation] = list(invocations.values())  # already topological
+        self.stack = stack
+        self.config = config
+        self.registry = get_registry(config.materializers)
+        self.store = stack.metadata_store
+        self.hook = get_plugin_manager().hook
+        self.log = get_logger()
+        now = time.time()
+        stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
+        self.run_record = PipelineRun(
+            id=uuid.uuid4().hex, name=f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
+            status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
+        self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
+        self._step_runs: dict[str, StepRun] = {}
+        self._pending: dict[str, tuple[list[tuple[str, OutputPlan, str | None, list[str]]], dict]] = {}
+        self.failures: list[tuple[str, BaseException]] = []
+
+    # -- the run -----------------------------------------------------------------
+
+    def run(self) -> PipelineRun:
+        self.store.create_run(self.run_record)
+        self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
+                      steps=len(self.nodes))
+        try:
+            self.stack.orchestrator.run(self)
+        except BaseException as exc:
+            self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
+                                  error=f"{type(exc).__name__}: {exc}")
+            self.log.error("run.failed", run=self.run_record.name, error=f"{type(exc).__name__}: {exc}")
+            raise
+        finished = time.time()
+        self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
+        self.log.info("run.finished", run=self.run_record.name,
+                      duration=f"{finished - self.run_record.created:.3f}s")
+        from zen_core.client import Client
+
+        client = Client._for_stack(self.stack, self.config)
+        return client.get_pipeline_run(self.run_record.id)
+
+    # -- per step --------------------------------------------------------------------
+
+    def prepare(self, node: Invocation) -> StepTask | None:
+        """Record the step as cached (returns ``None``) or as running (returns its task)."""
+        inputs = self._inputs(node)
+        now = dt.datetime.now(dt.UTC)
+        plans, used_subs, configs = [], {}, []
+        for spec in node.outputs:
+            where = f"pipeline {self.pipeline.name!r}, step {node.id!r}"
+            if spec.named:
+                name, used = resolve_name(spec.name, node.substitutions, now, where)
+            else:
+                name, used = validate_name(f"{self.pipeline.name}::{node.id}::{spec.name}"), {}
+            used_subs.update(used)
+            plans.append(OutputPlan(spec.name, name, spec.annotation,
+                                    self._static_materializer(node, spec)))
+            configs.append(spec.config)
+        parts = self._cache_parts(node, inputs, plans, used_subs)
+        cache_key = _digest(parts)
+        step_run = StepRun(
+            id=uuid.uuid4().hex, run_id=self.run_record.id, name=node.id, step_name=node.step.name,
+            pipeline_name=self.pipeline.name, status=ExecutionStatus.RUNNING, params=node.params,
+            cache_key=cache_key, cache_miss=None, started=time.time(), finished=None, error=None,
+            original_step_run_id=None)
+        input_ids = {name: av.id for name, av in inputs.items()}
+
+        if node.enable_cache:
+            hit = self._cache_hit(cache_key, plans)
+            if hit is not None:
+                original, outputs = hit
+                step_run.status = ExecutionStatus.CACHED
+                step_run.finished = step_run.started
+                step_run.original_step_run_id = original.id
+                self.store.create_cached_step_run(step_run, input_ids,
+                                                  {io: av.id for io, av in outputs.items()}, parts)
+                for io, av in outputs.items():
+                    self._outputs[(node.id, io)] = av
+                self._step_runs[node.id] = step_run
+                self.log.info("step.cached", step=node.id, original_run=original.run_id)
+                self.hook.zen_after_step_run(step_run=step_run)
+                return None
+            step_run.cache_miss = self._miss_reason(node, parts, cache_key)
+        else:
+            step_run.cache_miss = "caching disabled"
+
+        for plan, config in zip(plans, configs):
+            if config is not None and config.version is not None and self.store.version_taken(
+                    plan.artifact_name, config.version):
+                raise ArtifactVersionExistsError.taken(plan.artifact_name, config.version,
+                                                       where=f"step {node.id!r}: ")
+        self.store.create_step_run(step_run, input_ids, parts)
+        self._step_runs[node.id] = step_run
+        self._pending[node.id] = (configs, parts)
+        self.hook.zen_before_step_run(step_run=step_run)
+        self.log.debug("step.started", step=node.id, reason=step_run.cache_miss)
+        return StepTask(
+            step=node.step, invocation_id=node.id, step_run_id=step_run.id, params=node.params,
+            inputs={name: _detached(av) for name, av in inputs.items()}, outputs=tuple(plans),
+            unannotated_return=node.step.signature.unannotated_return,
+            artifact_store=self.stack.artifact_store, allow_pickle=self.config.allow_pickle,
+            materializer_overrides=dict(self.config.materializers),
+        )
+
+    def complete(self, node: Invocation, result: StepResult) -> None:
+        step_run = self._step_runs[node.id]
+        configs, _ = self._pending.pop(node.id)
+        config_by_io = {spec.name: cfg for spec, cfg in zip(node.outputs, configs)}
+        news = []
+        for plan, stored in result.outputs:
+            cfg = config_by_io.get(plan.io_name)
+            news.append((plan.io_name, NewArtifactVersion(
+                name=plan.artifact_name, data=stored, version=cfg.version if cfg else None,
+                tags=cfg.tags if cfg else (), origin="step", producer_step_run_id=step_run.id,
+                run_id=self.run_record.id)))
+        loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
+        created = self.store.complete_step_run(step_run.id, outputs=news, extra_inputs=loaded,
+                                               finished=result.finished)
+        for (io, _), av in zip(news, created):
+            self._outputs[(node.id, io)] = av
+            self.hook.zen_after_artifact_saved(artifact_version=av)
+        step_run.status = ExecutionStatus.COMPLETED
+        step_run.finished = result.finished
+        self.hook.zen_after_step_run(step_run=step_run)
+        self.log.info("step.completed", step=node.id,
+                      duration=f"{(result.finished - result.started) * 1000:.1f}ms",
+                      outputs=len(created))
+
+    def fail(self, node: Invocation, exc: BaseException) -> None:
+        step_run = self._step_runs.get(node.id)
+        self.failures.append((node.id, exc))
+        if step_run is None:
+            return
+        text = "".join(traceback.format_exception(exc))
+        self.store.fail_step_run(step_run.id, text, time.time())
+        step_run.status = ExecutionStatus.FAILED
+        step_run.error = text
+        self.hook.zen_on_step_error(step_run=step_run, exception=exc)
+        self.log.error("step.failed", step=node.id, error=f"{type(exc).__name__}: {exc}")
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _inputs(self, node: Invocation) -> dict[str, ArtifactVersion]:
+        inputs = dict(node.external_inputs)
+        for name, handle in node.artifact_inputs.items():
+            av = self._outputs.get((handle.invocation_id, handle.output))
+            if av is None:
+                raise ZenError(
+                    f"step {node.id!r}, input {name!r}: step {handle.invocation_id!r} produced no "
+                    f"output {handle.output!r} (it returned None). Fix: annotate its return type "
+                    f"and return a value.", step=node.id, argument=name)
+            inputs[name] = av
+        return inputs
+
+    def _static_materializer(self, node: Invocation, spec: Any) -> str | None:
+        override = node.step.output_materializers
+        if override is not None:
+            chosen = override.get(spec.name) if isinstance(override, Mapping) else override
+            if chosen is not None:
+                return chosen if isinstance(chosen, str) else qualified_name(chosen)
+        target = materializer_type(spec.annotation)
+        if target is None:
+            return None
+        mat = self.registry.for_type(target, allow_pickle=self.config.allow_pickle)
+        return qualified_name(mat)
+
+    def _cache_parts(self, node: Invocation, inputs: Mapping[str, ArtifactVersion],
+                     plans: list[OutputPlan], substitutions: Mapping[str, str]) -> dict[str, Any]:
+        outputs = {}
+        for plan in plans:
+            if plan.materializer is None:
+                outputs[plan.io_name] = [plan.artifact_name, None]
+            else:
+                mat = self.registry.by_name(plan.materializer)
+                outputs[plan.io_name] = [plan.artifact_name, f"{plan.materializer}@{mat.VERSION}"]
+        return {
+            "code": node.step.signature.source_hash,
+            "params": {k: _digest(v) for k, v in sorted(node.params.items())},
+            "inputs": {k: av.content_hash for k, av in sorted(inputs.items())},
+            "outputs": outputs,
+            "substitutions": dict(sorted(substitutions.items())),
+        }
+
+    def _cache_hit(self, cache_key: str, plans: list[OutputPlan]
+                   ) -> tuple[StepRun, dict[str, ArtifactVersion]] | None:
+        wanted = {p.io_name for p in plans}
+        for original, outputs in self.store.find_cache_candidates(cache_key):
+            if set(outputs) != wanted and not (not outputs and plans and all(
+                    p.materializer is None for p in plans)):
+                continue
+            if all(self._still_valid(av) for av in outputs.values()):
+                return original, outputs
+        return None
+
+    def _still_valid(self, av: ArtifactVersion) -> bool:
+        """Metadata present (it was just read) and the data still in the store, written by a
+        materializer that is still registered at the same version."""
+        try:
+            mat = self.registry.by_name(av.materializer)
+        except ZenError:
+            return False
+        if str(mat.VERSION) != av.materializer_version:
+            return False
+        return self.stack.artifact_store.exists(av.uri)
+
+    def _miss_reason(self, node: Invocation, parts: dict[str, Any], cache_key: str) -> str:
+        previous = self.store.previous_step_run(self.pipeline.name, node.id)
+        if previous is None:
+            return "no earlier run"
+        _, old = previous
+        if _digest(old) == cache_key:
+            return "outputs missing"
+        if old.get("code") != parts["code"]:
+            return "code changed"
+        for kind, label in (("params", "parameter"), ("inputs", "input")):
+            for name in sorted(set(old.get(kind, {})) | set(parts[kind])):
+                if old.get(kind, {}).get(name) != parts[kind].get(name):
+                    return f"{label} {name!r} changed"
+        if old.get("substitutions") != parts["substitutions"]:
+            return "substitutions changed"
+        return "outputs or materializers changed"
+
+
+def _detached(av: ArtifactVersion) -> ArtifactVersion:
+    """A copy without its Client, so the task pickles cheaply for remote workers."""
+    if av._client is None:
+        return av
+    import attrs
+
+    return attrs.evolve(av, _client=None)
+
+
+def _digest(value: Any) -> str:
+    h = new_hasher()
+    h.update(json.dumps(value, sort_keys=True, default=str, separators=(",", ":")).encode())
+    return h.hexdigest()

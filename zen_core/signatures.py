@@ -1,0 +1,184 @@
+"""What a step's signature means: its parameters, its outputs and their types.
+
+Rules (SPEC §2): ``-> Tuple[A, B]`` is several outputs, a bare ``tuple``,
+``Tuple[A, ...]`` or ``Annotated[tuple[...], "x"]`` is one; ``-> None`` is
+none. Without an annotation, a tuple literal in every ``return`` means
+several outputs. Type checks follow ``isinstance`` on the outer type.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import types
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import attrs
+
+from zen_core.artifact_config import ArtifactConfig
+from zen_core.errors import CompositionError
+from zen_core.hashing import new_hasher
+
+
+@attrs.frozen
+class OutputSpec:
+    name: str  # may hold {placeholders}
+    annotation: Any  # None when unannotated / Any / object: chosen at run time
+    config: ArtifactConfig | None = None
+    named: bool = False  # named by the user; else stored as {pipeline}::{step}::{output}
+
+
+@attrs.frozen
+class StepSignature:
+    parameters: dict[str, inspect.Parameter]
+    annotations: dict[str, Any]  # parameter name -> outer annotation (None: anything)
+    outputs: tuple[OutputSpec, ...]
+    unannotated_return: bool  # an unannotated step returning None has no output
+    source_hash: str
+
+
+def parse_step(func: Callable[..., Any], step_name: str) -> StepSignature:
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:  # unresolvable forward reference
+        raise CompositionError(
+            f"step {step_name!r}: cannot resolve its type annotations ({exc}). Fix: import "
+            f"the names used in annotations at module level.", step=step_name,
+        ) from exc
+    sig = inspect.signature(func)
+    annotations = {name: _strip(hints[name]) for name in sig.parameters if name in hints}
+    if "return" not in hints:
+        count = _tuple_return_count(func)
+        outputs = (tuple(OutputSpec(f"output_{i}", None) for i in range(count)) if count > 1
+                   else (OutputSpec("output", None),))
+        return StepSignature(dict(sig.parameters), annotations, outputs, True, source_hash(func))
+    return StepSignature(dict(sig.parameters), annotations, _outputs(hints["return"]), False,
+                         source_hash(func))
+
+
+def _outputs(ret: Any) -> tuple[OutputSpec, ...]:
+    if ret is None or ret is type(None):
+        return ()
+    base, name, config = _unwrap(ret)
+    if name is None and _is_multi_tuple(base):
+        specs = []
+        for i, arg in enumerate(get_args(base)):
+            arg_base, arg_name, arg_config = _unwrap(arg)
+            specs.append(OutputSpec(arg_name or f"output_{i}", _strip(arg_base), arg_config,
+                                    named=arg_name is not None))
+        names = [s.name for s in specs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise CompositionError(f"output name {duplicates[0]!r} is used twice in {ret!r}. "
+                                   f"Fix: give each output its own name.", name=duplicates[0])
+        return tuple(specs)
+    return (OutputSpec(name or "output", _strip(base), config, named=name is not None),)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, str | None, ArtifactConfig | None]:
+    """``Annotated[T, "name" | ArtifactConfig]`` -> ``(T, name, config)``."""
+    if get_origin(annotation) is Annotated:
+        base, *extras = get_args(annotation)
+        for extra in extras:
+            if isinstance(extra, ArtifactConfig):
+                return base, extra.name, extra
+            if isinstance(extra, str):
+                return base, extra, None
+        return base, None, None
+    return annotation, None, None
+
+
+def _is_multi_tuple(annotation: Any) -> bool:
+    if get_origin(annotation) is not tuple:
+        return False
+    args = get_args(annotation)
+    return bool(args) and not (len(args) == 2 and args[1] is Ellipsis) and args != ((),)
+
+
+def _strip(annotation: Any) -> Any:
+    """The annotation to check and pick a materializer by; ``None`` accepts anything."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if annotation in (Any, object, inspect.Parameter.empty) or isinstance(annotation, typing.TypeVar):
+        return None
+    return annotation
+
+
+def materializer_type(annotation: Any) -> type | None:
+    """The class whose MRO picks the materializer, or ``None`` to decide by value."""
+    if annotation is None:
+        return None
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType, typing.Literal):
+        return None
+    target = origin or annotation
+    return target if isinstance(target, type) else None
+
+
+def check_type(value: Any, annotation: Any) -> bool:
+    """``isinstance`` on the outer type: origins of generics, any member of a Union."""
+    if annotation is None:
+        return True
+    if annotation is type(None):
+        return value is None
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return check_type(value, get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(check_type(value, a) for a in get_args(annotation))
+    if origin is typing.Literal:
+        return value in get_args(annotation)
+    target = origin or annotation
+    try:
+        return isinstance(value, target)
+    except TypeError:  # protocols, NewType and other typing constructs
+        return True
+
+
+def type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__ if annotation.__module__ == "builtins" else (
+            f"{annotation.__module__}.{annotation.__qualname__}")
+    return repr(annotation).replace("typing.", "")
+
+
+def _tuple_return_count(func: Callable[..., Any]) -> int:
+    """N when every ``return`` is an N-tuple literal (N > 1), else 1."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return 1
+    fn = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
+              None)
+    if fn is None:
+        return 1
+    returns: list[ast.Return] = []
+    stack = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Return):
+            returns.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    lengths = {len(r.value.elts) for r in returns if isinstance(r.value, ast.Tuple)}
+    if returns and all(isinstance(r.value, ast.Tuple) for r in returns) and len(lengths) == 1:
+        count = lengths.pop()
+        return count if count > 1 else 1
+    return 1
+
+
+def source_hash(func: Callable[..., Any]) -> str:
+    """Hash of the step's source (falls back to bytecode when source is unavailable)."""
+    h = new_hasher()
+    try:
+        h.update(inspect.getsource(func).encode())
+    except (OSError, TypeError):
+        code = getattr(func, "__code__", None)
+        h.update(code.co_code if code else repr(func).encode())
+        if code:
+            h.update(repr(code.co_consts).encode())
+    return h.hexdigest()

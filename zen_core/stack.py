@@ -1,0 +1,98 @@
+"""Turning a stack's config into live components, by flavor name.
+
+Live components (connections, filesystems) are kept per process and reused
+by every pipeline call and Client that names the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from zen_core.config import ComponentSpec, StackSpec, ZenConfig, structure
+from zen_core.errors import ConfigError, UnknownFlavorError
+from zen_core.plugins import KNOWN_PLUGIN_FLAVORS, collect, get_plugin_manager
+
+if TYPE_CHECKING:
+    from zen_core.artifact_stores.base import ArtifactStore
+    from zen_core.metadata_stores.base import MetadataStore
+    from zen_core.orchestrators.base import Orchestrator
+
+_HOOK_KIND = {"artifact_store": "artifact_stores", "metadata_store": "metadata_stores",
+              "orchestrator": "orchestrators"}
+
+
+@attrs.frozen
+class Stack:
+    name: str
+    artifact_store: ArtifactStore
+    metadata_store: MetadataStore
+    orchestrator: Orchestrator
+    spec: StackSpec
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name,
+                "artifact_store": self.artifact_store.describe(),
+                "metadata_store": self.metadata_store.describe(),
+                "orchestrator": self.orchestrator.describe()}
+
+
+_live: dict[tuple, Any] = {}
+_live_pid = os.getpid()
+
+
+def flavors(kind: str, pm: Any = None) -> dict[str, tuple[str, type]]:
+    """``{flavor: (plugin_name, class)}`` of one component kind."""
+    found: dict[str, tuple[str, type]] = {}
+    for plugin_name, cls in collect(pm or get_plugin_manager(), _HOOK_KIND[kind]):
+        if cls.FLAVOR in found and found[cls.FLAVOR][1] is not cls:
+            other = found[cls.FLAVOR][0]
+            raise ConfigError(
+                f"{kind} flavor {cls.FLAVOR!r} is provided by two plugins: {other} and "
+                f"{plugin_name}. Fix: uninstall one of them.", flavor=cls.FLAVOR)
+        found[cls.FLAVOR] = (plugin_name, cls)
+    return found
+
+
+def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
+    """The configured component for one ``[stacks.X.<kind>]`` table (reused per process)."""
+    global _live_pid
+    if _live_pid != os.getpid():
+        _live.clear()
+        _live_pid = os.getpid()
+    key = spec.freeze()
+    if key in _live:
+        return _live[key]
+    available = flavors(spec.kind, pm)
+    if spec.flavor not in available:
+        installed = ", ".join(sorted(available))
+        provider = KNOWN_PLUGIN_FLAVORS.get(spec.kind, {}).get(spec.flavor)
+        fix = (f"pip install {provider}" if provider
+               else "install the plugin that provides it, or correct the spelling")
+        raise UnknownFlavorError(
+            f"{spec.source}: {spec.key_path}.flavor = {spec.flavor!r} is not installed "
+            f"(installed {spec.kind} flavors: {installed}). Fix: {fix}.",
+            flavor=spec.flavor, kind=spec.kind, provider=provider,
+        )
+    cls = available[spec.flavor][1]
+    config = structure(spec.options, cls.Config, source=spec.source, path=spec.key_path)
+    component = cls(config)
+    _live[key] = component
+    return component
+
+
+def get_stack(config: ZenConfig, name: str | None = None) -> Stack:
+    spec = config.stack(name)
+    return Stack(spec.name, build_component(spec.artifact_store),
+                 build_component(spec.metadata_store), build_component(spec.orchestrator), spec)
+
+
+def close_all() -> None:
+    """Close every live component of this process (tests use it between ZEN_HOMEs)."""
+    for component in list(_live.values()):
+        close = getattr(component, "close", None)
+        if close:
+            close()
+    _live.clear()

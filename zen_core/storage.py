@@ -1,0 +1,151 @@
+"""Moving one artifact's data between Python and an artifact store.
+
+Saving writes into a staging folder through the materializer (hashing in the
+same pass), then publishes the folder under its content address. Only then
+may metadata point at it, so nothing half-written is ever visible. Loading
+verifies every file the materializer reads against the recorded manifest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from zen_core.errors import (
+    ArtifactDataMissingError,
+    IntegrityError,
+    MaterializerError,
+    ZenError,
+)
+from zen_core.hashing import combine, hash_stream
+from zen_core.materializers.base import Materializer, qualified_name
+
+if TYPE_CHECKING:
+    from zen_core.artifact_stores.base import ArtifactStore
+    from zen_core.materializers.registry import MaterializerRegistry
+
+
+@attrs.frozen
+class StoredData:
+    """What saving produced: everything the metadata store records about the data."""
+
+    uri: str
+    content_hash: str
+    size: int
+    files: dict[str, list]
+    materializer: str
+    materializer_version: str
+    type: str
+    artifact_type: str
+    metadata: dict[str, Any]
+    visualizations: dict[str, str]
+
+
+def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
+              allow_pickle: bool, label: str) -> StoredData:
+    """Materialize ``data`` into staging, hash it, publish it under its content address."""
+    from zen_core.materializers.builtin import PickleMaterializer
+
+    staging = store.new_staging_uri()
+    mat = mat_cls(staging, store, allow_pickle=allow_pickle, label=label)
+    try:
+        if mat_cls is PickleMaterializer:
+            PickleMaterializer.warn_or_refuse(type(data), allow_pickle)
+        mat.save(data)
+        visualizations = dict(mat.save_visualizations(data) or {})
+        metadata = dict(mat.extract_metadata(data) or {})
+        files = _complete_manifest(store, staging, mat.written)
+        content_hash = combine(files)
+        if not files:
+            store.makedirs(staging)
+        final = store.publish(staging, content_hash)
+    except BaseException as exc:
+        _discard(store, staging)
+        if isinstance(exc, ZenError) or not isinstance(exc, Exception):
+            raise
+        raise MaterializerError(
+            f"{mat_cls.__name__} failed to save artifact {label} "
+            f"({qualified_name(type(data))}) to {staging}: {type(exc).__name__}: {exc}",
+            artifact=label, uri=staging,
+        ) from exc
+    return StoredData(
+        uri=final,
+        content_hash=content_hash,
+        size=sum(size for size, _ in files.values()),
+        files=files,
+        materializer=qualified_name(mat_cls),
+        materializer_version=str(mat_cls.VERSION),
+        type=qualified_name(type(data)),
+        artifact_type=str(mat_cls.ASSOCIATED_ARTIFACT_TYPE),
+        metadata=metadata,
+        visualizations={final + uri[len(staging):] if uri.startswith(staging) else uri: str(kind)
+                        for uri, kind in visualizations.items()},
+    )
+
+
+def _complete_manifest(store: ArtifactStore, staging: str,
+                       written: dict[str, list]) -> dict[str, list]:
+    """Add files the materializer wrote past ``self.open`` (hashed by a read)."""
+    on_disk = store.list_files(staging) if store.exists(staging) else {}
+    files = {rel: entry for rel, entry in written.items() if rel in on_disk}
+    for rel in on_disk.keys() - files.keys():
+        with store.open(f"{staging}/{rel}", "rb") as f:
+            files[rel] = list(hash_stream(f))
+    return files
+
+
+def _discard(store: ArtifactStore, uri: str) -> None:
+    try:
+        store.delete(uri)
+    except Exception:  # leftover staging is removed by `zen artifact prune`
+        pass
+
+
+def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
+              materializer: str, type_path: str | None, files: dict[str, list] | None,
+              allow_pickle: bool, label: str, data_type: Any = None) -> Any:
+    """Load an artifact's data, verifying what the materializer reads."""
+    mat_cls = registry.by_name(materializer)
+    if data_type is None:
+        data_type = import_type(type_path) if type_path else object
+    mat = mat_cls(uri, store, files=files, allow_pickle=allow_pickle, label=label)
+    try:
+        value = mat.load(data_type)
+        mat._close_reads()
+    except (IntegrityError, ZenError):
+        raise
+    except Exception as exc:
+        if isinstance(exc, FileNotFoundError | OSError) and not store.exists(uri):
+            raise ArtifactDataMissingError(
+                f"the data of artifact {label} is missing from the store: {uri} does not exist. "
+                f"It was deleted outside zen_core (or pruned with --only-artifact). Fix: rerun "
+                f"the step that produced it with enable_cache=False.",
+                uri=uri, artifact=label,
+            ) from exc
+        raise MaterializerError(
+            f"{mat_cls.__name__} failed to load artifact {label} from {uri}: "
+            f"{type(exc).__name__}: {exc}",
+            artifact=label, uri=uri,
+        ) from exc
+    return value
+
+
+_type_cache: dict[str, Any] = {}
+
+
+def import_type(path: str) -> Any:
+    """The class recorded as ``module.QualName``; ``object`` if it cannot be imported."""
+    typ = _type_cache.get(path)
+    if typ is None:
+        from zen_core.materializers.registry import import_object
+
+        if path == "builtins.NoneType":
+            typ = type(None)
+        else:
+            try:
+                typ = import_object(path, what="type")
+            except ZenError:
+                typ = object
+        _type_cache[path] = typ
+    return typ
