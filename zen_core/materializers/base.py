@@ -44,7 +44,7 @@ class Materializer:
     bump it when the stored format changes.
     """
 
-    ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
+    ASSOCIATED_TYPES: ClassVar[tuple[type | str, ...]] = ()  # classes or "module.Name"
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[str] = ArtifactType.DATA
     VERSION: ClassVar[str] = "1"
 
@@ -79,7 +79,9 @@ class Materializer:
 
     @classmethod
     def can_handle_type(cls, data_type: type) -> bool:
-        return any(isinstance(data_type, type) and issubclass(data_type, t)
+        names = {qualified_name(k) for k in getattr(data_type, "__mro__", ())}
+        return any(t in names if isinstance(t, str) else
+                   isinstance(data_type, type) and issubclass(data_type, t)
                    for t in cls.ASSOCIATED_TYPES)
 
     # -- helpers for subclasses ---------------------------------------------

@@ -1,7 +1,10 @@
 """Which materializer handles which type.
 
 Resolution walks the type's MRO: the most specific class that some
-materializer claims wins. Two materializers claiming that same class is a
+materializer claims wins. A materializer may name its types as strings
+(``"numpy.ndarray"``) so that neither listing plugins nor building the
+registry imports heavy libraries: a string claim is resolved only once its
+top-level module has been imported (no value of that type can exist before). Two materializers claiming that same class is a
 conflict, reported when the type is resolved (naming both and how to
 choose); a ``[materializers]`` config entry settles it. A type nobody claims
 falls back to pickle when the config allows it.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,9 +26,11 @@ class MaterializerRegistry:
     def __init__(self, materializers: list[tuple[str, type[Materializer]]],
                  overrides: Mapping[str, str] | None = None) -> None:
         self._claims: dict[type, list[tuple[str, type[Materializer]]]] = {}
+        self._lazy: dict[str, list[tuple[str, type[Materializer]]]] = {}  # "module.Name" claims
         for plugin_name, mat in materializers:
             for t in mat.ASSOCIATED_TYPES:
-                pairs = self._claims.setdefault(t, [])
+                target = self._lazy if isinstance(t, str) else self._claims
+                pairs = target.setdefault(t, [])
                 if all(existing is not mat for _, existing in pairs):
                     pairs.append((plugin_name, mat))
         self._overrides = dict(overrides or {})
@@ -46,6 +52,8 @@ class MaterializerRegistry:
         cached = self._cache.get(data_type)
         if cached is not None:
             return cached
+        if self._lazy:
+            self._resolve_lazy_claims()
         for klass in getattr(data_type, "__mro__", (data_type,)):
             override = self._overrides.get(qualified_name(klass))
             if override:
@@ -73,6 +81,19 @@ class MaterializerRegistry:
             f"output_materializers= to the step.",
             data_type=data_type,
         )
+
+    def _resolve_lazy_claims(self) -> None:
+        for path in list(self._lazy):
+            if path.split(".", 1)[0] not in sys.modules:
+                continue
+            try:
+                klass = import_object(path, what="type")
+            except MaterializerNotFoundError:
+                continue
+            for pair in self._lazy.pop(path):
+                pairs = self._claims.setdefault(klass, [])
+                if all(existing is not pair[1] for _, existing in pairs):
+                    pairs.append(pair)
 
     def _remember(self, data_type: type, mat: type[Materializer]) -> type[Materializer]:
         self._cache[data_type] = mat
