@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class OutputPlan:
-    io_name: str  # the output's name template in the step
+    io_name: str  # the output's name (template) in the step's signature
     artifact_name: str  # resolved
+    key: str  # how StepRun.outputs names it: the resolved name, or output/output_N
     annotation: Any
     materializer: str | None  # qualified name; None = by the value's type at run time
+    version: str | None = None  # pinned by ArtifactConfig
+    tags: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -6,12 +6,14 @@ step needs to run (cache), what it receives, and records what it produced.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from zen_core.compose import Invocation, compose
@@ -82,8 +84,16 @@ class RunDriver:
             status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
         self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
         self._step_runs: dict[str, StepRun] = {}
-        self._pending: dict[str, tuple[list[tuple[str, OutputPlan, str | None, list[str]]], dict]] = {}
         self.failures: list[tuple[str, BaseException]] = []
+        # Write-behind: step runs that started or were cached are recorded with the next
+        # write (a completion, a failure, the run's end), or by the flusher thread once
+        # they have waited FLUSH_AFTER_S. One commit per step instead of two keeps the
+        # per-step overhead low, while a long step still shows as running within a moment.
+        self._unrecorded: list[tuple[StepRun, dict[str, str], dict[str, Any],
+                                     dict[str, str] | None, float]] = []
+        self._write_lock = threading.Lock()
+        self._done = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     # -- the run -----------------------------------------------------------------
 
@@ -94,12 +104,16 @@ class RunDriver:
         try:
             self.stack.orchestrator.run(self)
         except BaseException as exc:
-            self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
-                                  error=f"{type(exc).__name__}: {exc}")
+            self._stop_flusher()
+            with self._recording():
+                self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
+                                      error=f"{type(exc).__name__}: {exc}")
             self.log.error("run.failed", run=self.run_record.name, error=f"{type(exc).__name__}: {exc}")
             raise
+        self._stop_flusher()
         finished = time.time()
-        self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
+        with self._recording():
+            self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
         self.log.info("run.finished", run=self.run_record.name,
                       duration=f"{finished - self.run_record.created:.3f}s")
         from zen_core.client import Client
@@ -113,7 +127,7 @@ class RunDriver:
         """Record the step as cached (returns ``None``) or as running (returns its task)."""
         inputs = self._inputs(node)
         now = dt.datetime.now(dt.UTC)
-        plans, used_subs, configs = [], {}, []
+        plans, used_subs = [], {}
         for spec in node.outputs:
             where = f"pipeline {self.pipeline.name!r}, step {node.id!r}"
             if spec.named:
@@ -121,9 +135,11 @@ class RunDriver:
             else:
                 name, used = validate_name(f"{self.pipeline.name}::{node.id}::{spec.name}"), {}
             used_subs.update(used)
-            plans.append(OutputPlan(spec.name, name, spec.annotation,
-                                    self._static_materializer(node, spec)))
-            configs.append(spec.config)
+            config = spec.config
+            plans.append(OutputPlan(
+                spec.name, name, name if spec.named else spec.name, spec.annotation,
+                self._static_materializer(node, spec), config.version if config else None,
+                tuple(config.tags) if config else ()))
         parts = self._cache_parts(node, inputs, plans, used_subs)
         cache_key = _digest(parts)
         step_run = StepRun(
@@ -140,10 +156,10 @@ class RunDriver:
                 step_run.status = ExecutionStatus.CACHED
                 step_run.finished = step_run.started
                 step_run.original_step_run_id = original.id
-                self.store.create_cached_step_run(step_run, input_ids,
-                                                  {io: av.id for io, av in outputs.items()}, parts)
-                for io, av in outputs.items():
-                    self._outputs[(node.id, io)] = av
+                self._record_later(step_run, input_ids, parts,
+                                   {key: av.id for key, av in outputs.items()})
+                for plan in plans:
+                    self._outputs[(node.id, plan.io_name)] = outputs[plan.key]
                 self._step_runs[node.id] = step_run
                 self.log.info("step.cached", step=node.id, original_run=original.run_id)
                 self.hook.zen_after_step_run(step_run=step_run)
@@ -152,14 +168,13 @@ class RunDriver:
         else:
             step_run.cache_miss = "caching disabled"
 
-        for plan, config in zip(plans, configs):
-            if config is not None and config.version is not None and self.store.version_taken(
-                    plan.artifact_name, config.version):
-                raise ArtifactVersionExistsError.taken(plan.artifact_name, config.version,
+        for plan in plans:
+            if plan.version is not None and self.store.version_taken(plan.artifact_name,
+                                                                     plan.version):
+                raise ArtifactVersionExistsError.taken(plan.artifact_name, plan.version,
                                                        where=f"step {node.id!r}: ")
-        self.store.create_step_run(step_run, input_ids, parts)
+        self._record_later(step_run, input_ids, parts, None)
         self._step_runs[node.id] = step_run
-        self._pending[node.id] = (configs, parts)
         self.hook.zen_before_step_run(step_run=step_run)
         self.log.debug("step.started", step=node.id, reason=step_run.cache_miss)
         return StepTask(
@@ -172,20 +187,16 @@ class RunDriver:
 
     def complete(self, node: Invocation, result: StepResult) -> None:
         step_run = self._step_runs[node.id]
-        configs, _ = self._pending.pop(node.id)
-        config_by_io = {spec.name: cfg for spec, cfg in zip(node.outputs, configs)}
-        news = []
-        for plan, stored in result.outputs:
-            cfg = config_by_io.get(plan.io_name)
-            news.append((plan.io_name, NewArtifactVersion(
-                name=plan.artifact_name, data=stored, version=cfg.version if cfg else None,
-                tags=cfg.tags if cfg else (), origin="step", producer_step_run_id=step_run.id,
-                run_id=self.run_record.id)))
+        news = [(plan.key, NewArtifactVersion(
+            name=plan.artifact_name, data=stored, version=plan.version, tags=plan.tags,
+            origin="step", producer_step_run_id=step_run.id, run_id=self.run_record.id))
+            for plan, stored in result.outputs]
         loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
-        created = self.store.complete_step_run(step_run.id, outputs=news, extra_inputs=loaded,
-                                               finished=result.finished)
-        for (io, _), av in zip(news, created):
-            self._outputs[(node.id, io)] = av
+        with self._recording():
+            created = self.store.complete_step_run(step_run.id, outputs=news, extra_inputs=loaded,
+                                                   finished=result.finished)
+        for (plan, _), av in zip(result.outputs, created):
+            self._outputs[(node.id, plan.io_name)] = av
             self.hook.zen_after_artifact_saved(artifact_version=av)
         step_run.status = ExecutionStatus.COMPLETED
         step_run.finished = result.finished
@@ -200,11 +211,61 @@ class RunDriver:
         if step_run is None:
             return
         text = "".join(traceback.format_exception(exc))
-        self.store.fail_step_run(step_run.id, text, time.time())
+        with self._recording():
+            self.store.fail_step_run(step_run.id, text, time.time())
         step_run.status = ExecutionStatus.FAILED
         step_run.error = text
         self.hook.zen_on_step_error(step_run=step_run, exception=exc)
         self.log.error("step.failed", step=node.id, error=f"{type(exc).__name__}: {exc}")
+
+    # -- write-behind recording -------------------------------------------------------
+
+    FLUSH_AFTER_S = 0.2
+
+    def _record_later(self, step_run: StepRun, inputs: dict[str, str], parts: dict[str, Any],
+                      outputs: dict[str, str] | None) -> None:
+        with self._write_lock:
+            self._unrecorded.append((step_run, inputs, parts, outputs, time.monotonic()))
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_periodically,
+                                             name=f"zen-record-{self.run_record.id[:8]}",
+                                             daemon=True)
+            self._flusher.start()
+
+    @contextlib.contextmanager
+    def _recording(self) -> Iterator[None]:
+        """One transaction: the step runs waiting to be recorded, then the caller's write."""
+        with self._write_lock, self.store.transaction():
+            self._flush_unrecorded()
+            yield
+
+    def _flush_unrecorded(self) -> None:
+        for step_run, inputs, parts, outputs, _ in self._unrecorded:
+            status = step_run.status
+            if outputs is None:  # recorded as running; the caller's write completes it
+                step_run.status = ExecutionStatus.RUNNING
+            try:
+                self.store.create_step_run(step_run, inputs, parts, outputs)
+            finally:
+                step_run.status = status
+        self._unrecorded.clear()
+
+    def _flush_periodically(self) -> None:
+        while not self._done.wait(self.FLUSH_AFTER_S / 2):
+            with self._write_lock:
+                due = self._unrecorded and (
+                    time.monotonic() - self._unrecorded[0][-1] >= self.FLUSH_AFTER_S)
+            if due:
+                try:
+                    with self._recording():
+                        pass
+                except Exception as exc:  # the next foreground write retries and raises
+                    self.log.warning("step.record_deferred", error=str(exc))
+
+    def _stop_flusher(self) -> None:
+        self._done.set()
+        if self._flusher is not None:
+            self._flusher.join()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -251,7 +312,7 @@ class RunDriver:
 
     def _cache_hit(self, cache_key: str, plans: list[OutputPlan]
                    ) -> tuple[StepRun, dict[str, ArtifactVersion]] | None:
-        wanted = {p.io_name for p in plans}
+        wanted = {p.key for p in plans}
         for original, outputs in self.store.find_cache_candidates(cache_key):
             if set(outputs) != wanted and not (not outputs and plans and all(
                     p.materializer is None for p in plans)):

@@ -67,7 +67,7 @@ def _outputs(ret: Any) -> tuple[OutputSpec, ...]:
         specs = []
         for i, arg in enumerate(get_args(base)):
             arg_base, arg_name, arg_config = _unwrap(arg)
-            specs.append(OutputSpec(arg_name or f"output_{i}", _strip(arg_base), arg_config,
+            specs.append(OutputSpec(f"output_{i}" if arg_name is None else arg_name, _strip(arg_base), arg_config,
                                     named=arg_name is not None))
         names = [s.name for s in specs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -75,7 +75,8 @@ def _outputs(ret: Any) -> tuple[OutputSpec, ...]:
             raise CompositionError(f"output name {duplicates[0]!r} is used twice in {ret!r}. "
                                    f"Fix: give each output its own name.", name=duplicates[0])
         return tuple(specs)
-    return (OutputSpec(name or "output", _strip(base), config, named=name is not None),)
+    return (OutputSpec("output" if name is None else name, _strip(base), config,
+                       named=name is not None),)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, str | None, ArtifactConfig | None]:

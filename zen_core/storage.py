@@ -87,7 +87,7 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
 def _complete_manifest(store: ArtifactStore, staging: str,
                        written: dict[str, list]) -> dict[str, list]:
     """Add files the materializer wrote past ``self.open`` (hashed by a read)."""
-    on_disk = store.list_files(staging) if store.exists(staging) else {}
+    on_disk = store.list_files(staging)
     files = {rel: entry for rel, entry in written.items() if rel in on_disk}
     for rel in on_disk.keys() - files.keys():
         with store.open(f"{staging}/{rel}", "rb") as f:
@@ -97,7 +97,7 @@ def _complete_manifest(store: ArtifactStore, staging: str,
 
 def _discard(store: ArtifactStore, uri: str) -> None:
     try:
-        store.delete(uri)
+        store.discard_staging(uri)
     except Exception:  # leftover staging is removed by `zen artifact prune`
         pass
 

@@ -90,6 +90,10 @@ class ArtifactStore:
         name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
         return self.join(ZEN_DIR, "staging", name)
 
+    def discard_staging(self, uri: str) -> None:
+        """Remove a staging folder whose content is not needed (failed or duplicate)."""
+        self.delete(uri)
+
     def contains(self, uri: str) -> bool:
         """Whether ``uri`` lies inside this store's root."""
         root = self.path.rstrip("/") + "/"
@@ -146,7 +150,7 @@ class ArtifactStore:
         """
         final = self.object_uri(content_hash)
         if self.fs.exists(final):
-            self.delete(staging_uri)
+            self.discard_staging(staging_uri)
             return final
         self.fs.mv(staging_uri, final, recursive=True)
         return final

@@ -8,6 +8,7 @@ in portable SQL for SQLite (built in) and PostgreSQL (zen-postgres).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -69,8 +70,12 @@ class MetadataStore:
 
     # -- step runs -----------------------------------------------------------
     def create_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
-                        cache_parts: Mapping[str, Any] | None = None) -> None:
-        """Record a running step with its input links (``io_name -> artifact id``)."""
+                        cache_parts: Mapping[str, Any] | None = None,
+                        outputs: Mapping[str, str] | None = None) -> None:
+        """Record a step run in its current status with its links (``io_name -> artifact id``).
+
+        ``outputs`` links existing versions: a cached step run reuses earlier outputs.
+        """
         raise NotImplementedError
 
     def complete_step_run(self, step_run_id: str, *,
@@ -82,10 +87,9 @@ class MetadataStore:
     def fail_step_run(self, step_run_id: str, error: str, finished: float) -> None:
         raise NotImplementedError
 
-    def create_cached_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
-                               outputs: Mapping[str, str],
-                               cache_parts: Mapping[str, Any] | None = None) -> None:
-        raise NotImplementedError
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Group several writes into one transaction (each write is atomic on its own)."""
+        return contextlib.nullcontext()
 
     def find_cache_candidates(self, cache_key: str,
                               limit: int = 3) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:

@@ -93,6 +93,7 @@ class SQLMetadataStore(MetadataStore):
         self._conn: Any = None
         self._pid = -1
         self._lock = threading.RLock()
+        self._txn: Any = None  # the open write transaction's cursor, when grouping writes
 
     # -- connection and transactions ------------------------------------------
 
@@ -122,6 +123,7 @@ class SQLMetadataStore(MetadataStore):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        self._txn = None
 
     def _sql(self, query: str) -> str:
         return query if self.dialect.placeholder == "?" else query.replace("?", "%s")
@@ -129,17 +131,29 @@ class SQLMetadataStore(MetadataStore):
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
         with self._lock:
+            if self._txn is not None:  # inside transaction(): join it
+                yield self._txn
+                return
             cur = self._connection().cursor()
             cur.execute(self.dialect.begin_write)
+            self._txn = _Cursor(cur, self._sql)
             try:
-                yield _Cursor(cur, self._sql)
+                yield self._txn
             except BaseException:
+                self._txn = None
                 cur.execute("ROLLBACK")
+                cur.close()
                 raise
-            else:
+            self._txn = None
+            try:
                 cur.execute("COMMIT")
             finally:
                 cur.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._write():
+            yield
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Any]:
@@ -274,10 +288,12 @@ class SQLMetadataStore(MetadataStore):
             )
 
     def create_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
-                        cache_parts: Mapping[str, Any] | None = None) -> None:
+                        cache_parts: Mapping[str, Any] | None = None,
+                        outputs: Mapping[str, str] | None = None) -> None:
         with self._write() as cur:
             self._insert_step_run(cur, step_run, cache_parts)
             self._link(cur, step_run.id, "in", inputs)
+            self._link(cur, step_run.id, "out", outputs or {})
 
     def complete_step_run(self, step_run_id: str, *,
                           outputs: Sequence[tuple[str, NewArtifactVersion]],
@@ -295,14 +311,6 @@ class SQLMetadataStore(MetadataStore):
         with self._write() as cur:
             cur.execute("UPDATE step_runs SET status = ?, finished = ?, error = ? WHERE id = ?",
                         (ExecutionStatus.FAILED.value, finished, error, step_run_id))
-
-    def create_cached_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
-                               outputs: Mapping[str, str],
-                               cache_parts: Mapping[str, Any] | None = None) -> None:
-        with self._write() as cur:
-            self._insert_step_run(cur, step_run, cache_parts)
-            self._link(cur, step_run.id, "in", inputs)
-            self._link(cur, step_run.id, "out", outputs)
 
     def find_cache_candidates(self, cache_key: str,
                               limit: int = 3) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:

@@ -1,0 +1,357 @@
+"""Steps and pipelines: outputs, invocations, parameters, types and failures."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Annotated, Any, Optional, Tuple, Union
+
+import pytest
+
+from zen_core import ArtifactConfig, pipeline, step
+from zen_core.client import Client
+from zen_core.errors import CompositionError, ParameterError, StepTypeError
+
+
+def outputs_of(run, invocation):
+    return {name: av.load() for name, av in run.steps[invocation].outputs.items()}
+
+
+# -- output naming and the tuple rules ------------------------------------------------------
+
+
+@step
+def single() -> int:
+    return 1
+
+
+@step
+def two_plain() -> Tuple[int, str]:
+    return 1, "a"
+
+
+@step
+def two_named() -> tuple[Annotated[int, "count"], Annotated[str, "label"]]:
+    return 2, "b"
+
+
+@step
+def bare_tuple() -> tuple:
+    return (1, 2)
+
+
+@step
+def ellipsis_tuple() -> Tuple[int, ...]:
+    return (1, 2, 3)
+
+
+@step
+def annotated_tuple() -> Annotated[tuple[int, int], "pair"]:
+    return (4, 5)
+
+
+@step
+def unannotated_multi():
+    if True:
+        return 1, 2
+    return (3, 4)
+
+
+@step
+def unannotated_single():
+    some_tuple = (1, 2)
+    return some_tuple
+
+
+@step
+def nothing() -> None:
+    pass
+
+
+@step
+def unannotated_none():
+    pass
+
+
+def test_output_names_and_tuple_rules():
+    @pipeline
+    def outputs_pipeline():
+        single()
+        two_plain()
+        two_named()
+        bare_tuple()
+        ellipsis_tuple()
+        annotated_tuple()
+        unannotated_multi()
+        unannotated_single()
+        nothing()
+        unannotated_none()
+
+    run = outputs_pipeline()
+    assert outputs_of(run, "single") == {"output": 1}
+    assert outputs_of(run, "two_plain") == {"output_0": 1, "output_1": "a"}
+    assert outputs_of(run, "two_named") == {"count": 2, "label": "b"}
+    assert outputs_of(run, "bare_tuple") == {"output": (1, 2)}
+    assert outputs_of(run, "ellipsis_tuple") == {"output": (1, 2, 3)}
+    assert outputs_of(run, "annotated_tuple") == {"pair": (4, 5)}
+    assert outputs_of(run, "unannotated_multi") == {"output_0": 1, "output_1": 2}
+    assert outputs_of(run, "unannotated_single") == {"output": (1, 2)}
+    assert outputs_of(run, "nothing") == {}
+    assert outputs_of(run, "unannotated_none") == {}
+    assert run.steps["single"].outputs["output"].name == "outputs_pipeline::single::output"
+    assert run.steps["two_named"].outputs["count"].name == "count"
+
+
+def test_handles_wire_outputs_to_inputs():
+    @step
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @pipeline
+    def wiring():
+        count, label = two_named()
+        x, y = unannotated_multi()
+        add(count, add(x, y))
+
+    run = wiring()
+    assert list(run.steps) == ["two_named", "unannotated_multi", "add", "add_2"]
+    assert outputs_of(run, "add_2") == {"output": 5}
+    assert run.steps["add_2"].inputs["b"].id == run.steps["add"].outputs["output"].id
+
+
+def test_repeated_invocations_and_explicit_ids():
+    @step
+    def echo(x: int) -> int:
+        return x
+
+    @pipeline
+    def repeated():
+        echo(x=1)
+        echo(x=2)
+        echo(x=3, id="third")
+
+    run = repeated()
+    assert list(run.steps) == ["echo", "echo_2", "third"]
+    assert [s.params for s in run.steps.values()] == [{"x": 1}, {"x": 2}, {"x": 3}]
+
+
+def test_duplicate_explicit_id_is_refused():
+    @pipeline
+    def dup():
+        single(id="a")
+        single(id="a")
+
+    with pytest.raises(CompositionError, match=r"'a'.*different id="):
+        dup()
+
+
+def test_step_outside_a_pipeline_just_runs():
+    assert two_named() == (2, "b")
+
+
+def test_pipeline_without_steps_is_refused():
+    @pipeline
+    def empty():
+        pass
+
+    with pytest.raises(CompositionError, match="calls no step"):
+        empty()
+
+
+# -- parameters --------------------------------------------------------------------------
+
+
+class Opaque:
+    pass
+
+
+@step
+def takes(value: Any, rate: float = 0.1) -> float:
+    return rate
+
+
+def test_non_json_parameter_is_refused_with_the_artifact_hint():
+    @pipeline
+    def bad():
+        takes(value=Opaque())
+
+    with pytest.raises(ParameterError) as info:
+        bad()
+    message = str(info.value)
+    assert "'takes'" in message and "'value'" in message and "Opaque" in message
+    assert "pass it as an artifact" in message
+
+
+def test_parameter_of_the_wrong_type_is_refused():
+    @pipeline
+    def bad():
+        takes(value=1, rate="fast")
+
+    with pytest.raises(ParameterError, match=r"'takes'.*'rate'.*expected float.*got str"):
+        bad()
+
+
+def test_json_check_comes_before_the_type_check():
+    @step
+    def typed(x: int) -> int:
+        return x
+
+    @pipeline
+    def bad():
+        typed(x=Opaque())
+
+    with pytest.raises(ParameterError, match="pass it as an artifact"):
+        bad()
+
+
+def test_missing_and_unknown_arguments_are_refused():
+    @pipeline
+    def missing():
+        takes()
+
+    with pytest.raises(CompositionError, match=r"step 'takes'.*value"):
+        missing()
+
+    @pipeline
+    def unknown():
+        takes(value=1, speed=2)
+
+    with pytest.raises(CompositionError, match=r"speed"):
+        unknown()
+
+
+def test_parameters_are_recorded_with_the_run():
+    @pipeline
+    def params(rate: float = 0.5):
+        takes(value=[1, {"a": None}], rate=rate)
+
+    run = params(rate=0.25)
+    assert run.params == {"rate": 0.25}
+    assert run.steps["takes"].params == {"value": [1, {"a": None}], "rate": 0.25}
+    assert outputs_of(run, "takes") == {"output": 0.25}
+
+
+# -- types at run time ----------------------------------------------------------------------
+
+
+def test_output_not_matching_its_annotation_fails_the_step():
+    @step
+    def liar() -> int:
+        return "not an int"  # type: ignore[return-value]
+
+    @pipeline
+    def p():
+        liar()
+
+    with pytest.raises(StepTypeError, match=r"'liar'.*'output'.*expected int.*got str"):
+        p()
+
+
+def test_input_not_matching_its_annotation_fails_the_step():
+    @step
+    def make() -> Any:
+        return "text"
+
+    @step
+    def wants_int(x: int) -> int:
+        return x
+
+    @pipeline
+    def p():
+        wants_int(make())
+
+    with pytest.raises(StepTypeError, match=r"'wants_int'.*'x'.*expected int.*loads as str"):
+        p()
+
+
+def test_outer_types_unions_and_bool_for_int():
+    @step
+    def flexible(a: list[int], b: Optional[int], c: Union[int, str], d: int) -> dict[str, int]:
+        return {"n": len(a)}
+
+    @step
+    def make_list() -> list:
+        return ["not", "ints"]  # element types are not checked
+
+    @pipeline
+    def p():
+        flexible(make_list(), b=None, c="x", d=True)
+
+    assert outputs_of(p(), "flexible") == {"output": {"n": 2}}
+
+
+def test_wrong_number_of_outputs_fails_the_step():
+    @step
+    def short() -> Tuple[int, int]:
+        return (1,)  # type: ignore[return-value]
+
+    @pipeline
+    def p():
+        short()
+
+    with pytest.raises(StepTypeError, match=r"declares 2 outputs.*returned 1 values"):
+        p()
+
+
+# -- failures ----------------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def test_failing_step_fails_the_run_and_keeps_earlier_outputs():
+    @step
+    def fine() -> int:
+        return 41
+
+    @step
+    def explode(x: int) -> int:
+        raise Boom(f"exploded at {x}")
+
+    @pipeline
+    def failing():
+        explode(fine())
+
+    with pytest.raises(Boom, match="exploded at 41") as info:
+        failing()
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "explode" in frames  # the step's own frame is in the traceback
+
+    client = Client()
+    [run] = client.list_pipeline_runs(pipeline_name="failing")
+    assert run.status == "failed"
+    assert run.steps["fine"].status == "completed"
+    assert run.steps["explode"].status == "failed"
+    assert "Boom: exploded at 41" in run.steps["explode"].error
+    assert run.steps["fine"].outputs["output"].load() == 41
+    assert client.get_artifact_version("failing::fine::output").load() == 41
+
+
+def test_with_options_returns_configured_copies():
+    configured = takes.with_options(enable_cache=False, substitutions={"a": "b"})
+    assert configured is not takes
+    assert configured.enable_cache is False and configured.substitutions == {"a": "b"}
+    assert takes.enable_cache is None
+    with pytest.raises(TypeError, match="unknown option"):
+        takes.with_options(cache=True)
+
+    @pipeline
+    def p():
+        single()
+
+    assert p.with_options(name="renamed")().pipeline_name == "renamed"
+
+
+def test_artifact_config_names_versions_and_tags():
+    @step
+    def model() -> Annotated[dict, ArtifactConfig(name="my_model", version="1.0", tags=["prod"])]:
+        return {"w": 1}
+
+    @pipeline
+    def p():
+        model()
+
+    run = p()
+    av = run.steps["model"].outputs["my_model"]
+    assert (av.name, av.version, av.tags) == ("my_model", "1.0", ["prod"])
+    assert Client().get_artifact_version("my_model", "1.0").load() == {"w": 1}
