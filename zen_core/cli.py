@@ -304,18 +304,22 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
     client = _client()
     preview = client.prune_artifacts(only_artifact=only_artifact, only_metadata=only_metadata,
                                      dry_run=True)
-    if dry_run or (not preview.versions and not preview.objects and not preview.staging):
+    if dry_run:
         return _report(preview, as_json)
+    if not preview.versions and not preview.objects and not preview.staging:
+        return _emit_json(preview.to_dict()) if as_json else click.echo("nothing to prune")
     if not yes:
         if not sys.stdin.isatty():
             raise click.UsageError("refusing to prune without confirmation; pass --yes")
         click.echo(preview.summary())
         click.confirm("Proceed?", abort=True)
+    options = dict(only_artifact=only_artifact, only_metadata=only_metadata,
+                   ignore_errors=ignore_errors)
+    if as_json:
+        return _report(client.prune_artifacts(**options), as_json)
     total = len(preview.versions) + len(preview.staging) + len(preview.objects)
     with click.progressbar(length=max(total, 1), label="pruning", file=sys.stderr) as bar:
-        report = client.prune_artifacts(only_artifact=only_artifact, only_metadata=only_metadata,
-                                        ignore_errors=ignore_errors,
-                                        progress=lambda what, n: bar.update(n))
+        report = client.prune_artifacts(**options, progress=lambda what, n: bar.update(n))
     _report(report, as_json)
 
 

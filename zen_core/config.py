@@ -172,18 +172,26 @@ def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) ->
 
 
 def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: type) -> str:
-    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        return "unknown key(s) " + ", ".join(repr(k) for k in sorted(exc.extra_fields))
-    if isinstance(exc, cattrs.BaseValidationError):
-        parts = []
-        for line in cattrs.transform_error(exc, path="$"):
-            key = line.rsplit("@ $.", 1)[-1] if "@ $." in line else None
-            if key and key in table:
-                parts.append(f"{key} = {table[key]!r}: {line.rsplit(' @', 1)[0]}")
-            else:
-                parts.append(line.replace("@ $", "at"))
-        return "; ".join(parts)
-    return f"{type(exc).__name__}: {exc}"
+    parts = []
+    for leaf in _leaves(exc):
+        if isinstance(leaf, cattrs.ForbiddenExtraKeysError):
+            parts.append("unknown key(s) " + ", ".join(repr(k) for k in sorted(leaf.extra_fields)))
+            continue
+        note = next((n for n in getattr(leaf, "__notes__", []) if hasattr(n, "name")), None)
+        key = getattr(note, "name", None)
+        if key in table:
+            parts.append(f"{key} = {table[key]!r} is invalid ({type(leaf).__name__}: {leaf})")
+        elif key:
+            parts.append(f"required key {key!r} is missing")
+        else:
+            parts.append(f"{type(leaf).__name__}: {leaf}")
+    return "; ".join(parts) or f"{type(exc).__name__}: {exc}"
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
 
 
 def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path) -> StackSpec:

@@ -66,11 +66,16 @@ def prune(stack: Stack, *, only_artifact: bool = False, only_metadata: bool = Fa
 
     candidates = meta.unreferenced_artifact_versions()
     failed: set[str] = set()
+
+    def forget(versions: list[ArtifactVersion]) -> None:
+        if not only_artifact and not dry_run:
+            meta.delete_artifact_versions(av.id for av in versions)
+
     if not only_metadata:
         # An object may go only when every version pointing at it goes.
         users = Counter(av.content_hash for av in candidates)
         in_use = meta.content_hash_counts(users)
-        for av in candidates:
+        for i, av in enumerate(candidates):
             tick("versions", 1)
             if not store.owned_by_zen(av.uri) or in_use.get(av.content_hash, 0) > users[
                     av.content_hash] or av.uri in report.objects:
@@ -80,10 +85,14 @@ def prune(stack: Stack, *, only_artifact: bool = False, only_metadata: bool = Fa
                     store.delete(av.uri)
                 except Exception as exc:
                     if not ignore_errors:
+                        # Forget only the versions whose data is gone; keep the rest whole.
+                        gone = set(report.objects)
+                        forget([v for j, v in enumerate(candidates) if v.id not in failed and (
+                            v.uri in gone or (j < i and v.uri != av.uri))])
                         raise StoreError(
-                            f"could not delete {av.uri} of artifact {av.label}: {exc}. Nothing "
-                            f"more was removed; the metadata of versions not yet deleted is "
-                            f"kept. Fix the cause or rerun with --ignore-errors.",
+                            f"could not delete {av.uri} of artifact {av.label}: {exc}. Pruning "
+                            f"stopped there; that version and the ones after it are kept. "
+                            f"Fix the cause, or rerun with --ignore-errors.",
                             uri=av.uri) from exc
                     report.errors.append((av.uri, f"{type(exc).__name__}: {exc}"))
                     failed.update(v.id for v in candidates if v.uri == av.uri)
@@ -92,8 +101,7 @@ def prune(stack: Stack, *, only_artifact: bool = False, only_metadata: bool = Fa
             report.bytes_freed += av.size
         _prune_leftovers(stack, report, dry_run, orphan_grace_s, ignore_errors, tick)
     report.versions = [av for av in candidates if av.id not in failed]
-    if not only_artifact and not dry_run:
-        meta.delete_artifact_versions(av.id for av in report.versions)
+    forget(report.versions)
     return report
 
 

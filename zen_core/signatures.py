@@ -176,7 +176,7 @@ def source_hash(func: Callable[..., Any]) -> str:
     """Hash of the step's source (falls back to bytecode when source is unavailable)."""
     h = new_hasher()
     try:
-        h.update(inspect.getsource(func).encode())
+        h.update(textwrap.dedent(inspect.getsource(func)).encode())
     except (OSError, TypeError):
         code = getattr(func, "__code__", None)
         h.update(code.co_code if code else repr(func).encode())

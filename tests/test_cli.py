@@ -1,0 +1,119 @@
+"""The `zen` command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import pytest
+from click.testing import CliRunner
+
+from zen_core import pipeline, step
+from zen_core.cli import cli, split_ref
+from zen_core.client import Client
+
+
+@step
+def make() -> Annotated[dict, "data"]:
+    return {"a": 1}
+
+
+@step
+def use(d: dict) -> int:
+    return len(d)
+
+
+@pipeline
+def cli_pipeline():
+    use(make())
+
+
+@pytest.fixture
+def zen():
+    runner = CliRunner()
+
+    def invoke(*args, ok=True, input=None):
+        result = runner.invoke(cli, list(args), catch_exceptions=False, input=input)
+        assert (result.exit_code == 0) is ok, result.output
+        return result
+
+    return invoke
+
+
+def test_split_ref():
+    assert split_ref("model:3", None) == ("model", "3")
+    assert split_ref("p::step::output", None) == ("p::step::output", None)
+    assert split_ref("p::step::output:2", None) == ("p::step::output", "2")
+    assert split_ref("a:b", "7") == ("a:b", "7")
+
+
+def test_stack_commands(zen, zen_home):
+    assert "* default" in zen("stack", "list").output.replace("  ", " ")
+    listing = json.loads(zen("stack", "list", "--json").stdout)
+    assert listing == [{"name": "default", "active": True, "artifact_store": "local",
+                        "metadata_store": "sqlite", "orchestrator": "local"}]
+    assert "sqlite" in zen("stack", "describe").output
+    (zen_home).mkdir(exist_ok=True)
+    (zen_home / "config.toml").write_text(
+        '# my settings\n[stacks.other]\nartifact_store = { flavor = "local", path = "/tmp/o" }\n')
+    zen("stack", "set", "other")
+    text = (zen_home / "config.toml").read_text()
+    assert 'active_stack = "other"' in text and "# my settings" in text
+    result = zen("stack", "set", "missing", ok=False)
+    assert "stack 'missing' is not defined" in result.output
+
+
+def test_run_commands(zen):
+    run = cli_pipeline()
+    cached = cli_pipeline()
+    listing = zen("run", "list").output
+    assert run.name in listing and cached.name in listing
+    shown = zen("run", "show", run.id).output
+    assert "step make [completed]" in shown and "cache miss: no earlier run" in shown
+    assert "-> data: data:1" in shown
+    data = json.loads(zen("run", "show", cached.name, "--json").stdout)
+    assert [s["status"] for s in data["steps"]] == ["cached", "cached"]
+    assert "no pipeline run with id or name 'nope'" in zen("run", "show", "nope", ok=False).output
+    zen("run", "delete", run.id, "--yes")
+    assert run.name not in zen("run", "list").output
+
+
+def test_artifact_commands(zen):
+    cli_pipeline()
+    assert "data" in zen("artifact", "list").output
+    shown = json.loads(zen("artifact", "show", "data:1", "--json").stdout)
+    assert shown["version"] == "1" and shown["type"] == "builtins.dict"
+    assert "builtins.int" in zen("artifact", "show", "cli_pipeline::use::output").output
+    assert "no artifact named 'dta'" in zen("artifact", "show", "dta", ok=False).output
+    lineage = zen("artifact", "lineage", "data").output
+    assert "upstream:" in lineage and "downstream:" in lineage and "step use" in lineage
+    up = zen("artifact", "lineage", "cli_pipeline::use::output", "--upstream").output
+    assert "downstream:" not in up and "artifact data:1" in up
+
+
+def test_prune_command(zen):
+    run = cli_pipeline()
+    Client().delete_pipeline_run(run.id)
+    assert "would remove 2 artifact version(s)" in zen("artifact", "prune", "--dry-run").output
+    refused = zen("artifact", "prune", ok=False)
+    assert "--yes" in refused.output
+    report = json.loads(zen("artifact", "prune", "--yes", "--json").stdout)
+    assert {v["name"] for v in report["versions"]} == {"data", "cli_pipeline::use::output"}
+    assert "nothing to prune" in zen("artifact", "prune", "--yes").output
+    assert "exclude each other" in zen("artifact", "prune", "--only-artifact",
+                                       "--only-metadata", ok=False).output
+
+
+def test_plugins_list(zen):
+    infos = json.loads(zen("plugins", "list", "--json").stdout)
+    names = {i["name"] for i in infos}
+    assert "zen_core.metadata_stores.sqlite" in names
+    assert "zen-artifacts" in zen("plugins", "list").output
+
+
+def test_config_errors_are_one_clear_line(zen, zen_home):
+    zen_home.mkdir(exist_ok=True)
+    (zen_home / "config.toml").write_text("bogus = 1\n")
+    result = zen("run", "list", ok=False)
+    assert "Error:" in result.output and "unknown key bogus" in result.output
+    assert "Traceback" not in result.output

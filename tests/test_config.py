@@ -1,0 +1,171 @@
+"""Configuration: files, merging, stack selection and every error a user can make."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from zen_core.config import load_config
+from zen_core.errors import ConfigError, StackNotFoundError, UnknownFlavorError
+from zen_core.stack import get_stack
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_any_file(zen_home):
+    config = load_config()
+    assert config.active_stack == "default" and config.allow_pickle is True
+    stack = get_stack(config)
+    assert stack.artifact_store.path == str(zen_home / "artifacts")
+    assert stack.metadata_store.config.path == str(zen_home / "zen.db")
+    assert stack.orchestrator.FLAVOR == "local"
+
+
+def test_project_file_found_upward_and_merged_key_by_key(zen_home, tmp_path):
+    write(zen_home / "config.toml", """
+active_stack = "home"
+allow_pickle = true
+[stacks.home]
+artifact_store = { flavor = "local", path = "/tmp/home-store" }
+""")
+    project = tmp_path / "project"
+    write(project / "zen.toml", """
+allow_pickle = false
+[stacks.proj]
+artifact_store = { flavor = "local", path = "store" }
+""")
+    nested = project / "a" / "b"
+    nested.mkdir(parents=True)
+    os.chdir(nested)
+    config = load_config()
+    assert config.allow_pickle is False  # the project file wins
+    assert config.active_stack == "home"  # kept from the home file
+    assert set(config.stacks) == {"default", "home", "proj"}  # stacks merge by name
+    # relative paths are relative to the file that names them
+    assert config.stacks["proj"].artifact_store.options["path"] == str(project / "store")
+
+
+def test_zen_stack_env_selects_a_stack(zen_home, monkeypatch):
+    write(zen_home / "config.toml", """
+[stacks.other]
+artifact_store = { flavor = "local", path = "/tmp/other" }
+""")
+    monkeypatch.setenv("ZEN_STACK", "other")
+    assert get_stack(load_config()).artifact_store.path == "/tmp/other"
+    monkeypatch.setenv("ZEN_STACK", "nope")
+    with pytest.raises(StackNotFoundError, match=r"ZEN_STACK: stack 'nope'.*defined: default, other"):
+        load_config().stack()
+
+
+def test_unknown_top_level_key(zen_home):
+    path = write(zen_home / "config.toml", 'active_stak = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    message = str(info.value)
+    assert str(path) in message and "active_stak" in message and "active_stack" in message
+
+
+def test_wrong_type(zen_home):
+    write(zen_home / "config.toml", 'allow_pickle = "no"\n')
+    with pytest.raises(ConfigError, match=r"allow_pickle = 'no' must be true or false"):
+        load_config()
+
+
+def test_invalid_toml(zen_home):
+    write(zen_home / "config.toml", "active_stack = \n")
+    with pytest.raises(ConfigError, match=r"config.toml: not valid TOML"):
+        load_config()
+
+
+def test_unknown_component_option_names_key_path_and_accepted_keys(zen_home):
+    path = write(zen_home / "config.toml", """
+[stacks.default]
+metadata_store = { flavor = "sqlite", path = "/tmp/x.db", pth = 1 }
+""")
+    with pytest.raises(ConfigError) as info:
+        get_stack(load_config())
+    message = str(info.value)
+    assert str(path) in message and "stacks.default.metadata_store" in message
+    assert "'pth'" in message and "path" in message and "busy_timeout_s" in message
+
+
+def test_bad_component_value(zen_home):
+    write(zen_home / "config.toml", """
+[stacks.default]
+metadata_store = { flavor = "sqlite", path = "/tmp/x.db", busy_timeout_s = "long" }
+""")
+    with pytest.raises(ConfigError, match=r"busy_timeout_s = 'long'"):
+        get_stack(load_config())
+
+
+def test_unknown_flavor_lists_installed_and_names_the_plugin(zen_home):
+    path = write(zen_home / "config.toml", """
+[stacks.default]
+orchestrator = { flavor = "daskk" }
+""")
+    with pytest.raises(UnknownFlavorError) as info:
+        get_stack(load_config())
+    message = str(info.value)
+    assert str(path) in message and "stacks.default.orchestrator.flavor = 'daskk'" in message
+    assert "local" in message and "correct the spelling" in message
+
+
+def test_unknown_flavor_of_a_known_plugin_names_the_distribution(zen_home):
+    from zen_core.stack import flavors
+
+    if "s3" in flavors("artifact_store"):
+        pytest.skip("zen-s3 is installed here")
+    write(zen_home / "config.toml", """
+[stacks.default]
+artifact_store = { flavor = "s3", path = "s3://bucket/zen" }
+""")
+    with pytest.raises(UnknownFlavorError, match=r"pip install zen-s3"):
+        get_stack(load_config())
+
+
+def test_missing_flavor(zen_home):
+    write(zen_home / "config.toml", """
+[stacks.default]
+artifact_store = { path = "/tmp/x" }
+""")
+    with pytest.raises(ConfigError, match=r"stacks.default.artifact_store.flavor is missing.*\"local\""):
+        load_config()
+
+
+def test_unknown_stack_component(zen_home):
+    write(zen_home / "config.toml", """
+[stacks.default]
+artifact_stor = { flavor = "local" }
+""")
+    with pytest.raises(ConfigError, match=r"unknown key stacks.default.artifact_stor.*artifact_store"):
+        load_config()
+
+
+def test_pipelines_use_the_config_read_at_call_time(zen_home, tmp_path):
+    from zen_core import pipeline, step
+    from zen_core.client import Client
+
+    @step
+    def one() -> int:
+        return 1
+
+    @pipeline
+    def p():
+        one()
+
+    p()
+    write(zen_home / "config.toml", f"""
+active_stack = "elsewhere"
+[stacks.elsewhere]
+artifact_store = {{ flavor = "local", path = "{tmp_path / 'b'}" }}
+metadata_store = {{ flavor = "sqlite", path = "{tmp_path / 'b.db'}" }}
+""")
+    run = p()
+    assert run.steps["one"].status == "completed"  # a new, empty stack: no cache
+    assert Client().active_stack.artifact_store.path == str(tmp_path / "b")

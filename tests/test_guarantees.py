@@ -1,0 +1,139 @@
+"""SPEC §5 on the default stack: integrity checks, crash safety, concurrent writers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from zen_core import pipeline, save_artifact, step
+from zen_core.client import Client
+from zen_core.errors import IntegrityError
+from zen_core.testing import run_concurrent_pipelines
+
+
+def test_corrupted_data_is_detected_on_load():
+    av = save_artifact(list(range(1000)), "numbers")
+    data_file = Path(av.uri) / "data.json"
+    content = bytearray(data_file.read_bytes())
+    content[10] = ord("9") if content[10] != ord("9") else ord("8")
+    data_file.write_bytes(bytes(content))
+    with pytest.raises(IntegrityError) as info:
+        Client().get_artifact_version("numbers").load()
+    message = str(info.value)
+    assert "'numbers' version '1'" in message and str(data_file) in message
+
+
+def test_truncated_data_is_detected_on_load():
+    av = save_artifact(b"x" * 10_000, "blob")
+    (Path(av.uri) / "data.bin").write_bytes(b"x" * 100)
+    with pytest.raises(IntegrityError, match="100 bytes"):
+        Client().get_artifact_version("blob").load()
+
+
+CRASH_SCRIPT = textwrap.dedent('''
+    import os, sys, time
+    from zen_core import step, pipeline
+    from zen_core.materializers import Materializer
+
+    class Big:
+        pass
+
+    class SlowBigMaterializer(Materializer):
+        ASSOCIATED_TYPES = (Big,)
+
+        def save(self, data):
+            with self.open("part.bin", "wb") as f:
+                for i in range(64):
+                    f.write(b"z" * (1 << 20))
+                    if i == 32:
+                        f.flush()
+                        open(sys.argv[1], "w").write("half")  # tell the test we are mid-write
+                        time.sleep(60)
+
+        def load(self, data_type):
+            return Big()
+
+    from zen_core.plugins import get_plugin_manager, hookimpl
+
+    class Plugin:
+        @hookimpl
+        def zen_materializers(self):
+            return [SlowBigMaterializer]
+
+    get_plugin_manager().register(Plugin(), name="slow")
+
+    @step
+    def first() -> int:
+        return 1
+
+    @step
+    def big(x: int) -> Big:
+        return Big()
+
+    @pipeline
+    def crashing():
+        big(first())
+
+    crashing()
+''')
+
+
+def test_sigkill_mid_write_leaves_nothing_visible_and_next_run_proceeds(tmp_path):
+    marker = tmp_path / "marker"
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script), str(marker)], env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, "the pipeline process ended before the write started"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    client = Client()
+    names = {s.name for s in client.list_artifacts()}
+    assert names == {"crashing::first::output"}  # the half-written output is not visible
+    store = client.active_stack.artifact_store
+    assert [e.pid for e in store.iter_staging()] == [proc.pid]  # the half write is in staging
+
+    @step
+    def first() -> int:
+        return 1
+
+    @step
+    def big(x: int) -> bytes:
+        return b"done"
+
+    @pipeline
+    def crashing():
+        big(first())
+
+    run = crashing()
+    assert run.status == "completed"
+    assert run.steps["first"].status == "cached"  # what was complete is reused
+    assert run.steps["big"].outputs["output"].load() == b"done"
+
+    report = client.prune_artifacts()
+    assert len(report.staging) == 1 and report.bytes_freed >= 33 * (1 << 20)
+    assert list(store.iter_staging()) == []
+
+
+@pytest.mark.slow
+def test_concurrent_processes_get_unique_gap_free_versions(zen_home):
+    env = {**os.environ, "ZEN_HOME": str(zen_home)}
+    failures = run_concurrent_pipelines(env, processes=8, runs=5)
+    assert failures == [], failures[0][-2000:] if failures else ""
+    client = Client()
+    runs = client.list_pipeline_runs(pipeline_name="contended")
+    assert len(runs) == 40 and {r.status for r in runs} == {"completed"}
+    for name in ("shared_counter", "contended::consume::output"):
+        versions = sorted(int(v.version) for v in client.list_artifact_versions(name=name))
+        assert versions == list(range(1, 41)), name
