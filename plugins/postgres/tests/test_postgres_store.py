@@ -11,6 +11,7 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from zen_postgres import PostgresMetadataStore, PostgresMetadataStoreConfig, mask_url
 
 from zen_core.config import structure
 from zen_core.errors import ConfigError, MetadataStoreError
@@ -18,7 +19,6 @@ from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.metadata_stores.sql import MIGRATIONS
 from zen_core.models import ExecutionStatus, PipelineRun
 from zen_core.testing import MetadataStoreContract, _stored
-from zen_postgres import PostgresMetadataStore, PostgresMetadataStoreConfig, mask_url
 
 CONFIG_PATH = "stacks.team.metadata_store"
 
@@ -285,7 +285,7 @@ def test_bad_options_are_config_errors(key, value, expected):
 
 
 def test_unknown_option_lists_the_accepted_ones():
-    with pytest.raises(ConfigError, match=r"\(pool\).*Accepted keys: url, schema"):
+    with pytest.raises(ConfigError, match=r"\bpool\b.*Accepted keys: url, schema"):
         _config(url="postgresql://db/zen", pool=3)
 
 
@@ -299,3 +299,25 @@ def test_describe_masks_the_password(url):
     assert "hunter22" not in repr(described)
     assert described["url"] == mask_url(url) and "***" in described["url"]
     assert described["flavor"] == "postgres"
+
+
+def test_transaction_groups_writes_and_rolls_back_together(make_store):
+    store = make_store()
+    seen_elsewhere = []
+    with store.transaction():
+        run = _new_run()
+        store.create_run(run)
+        store.create_artifact_version(NewArtifactVersion("grouped", _stored()))
+        assert store.get_run(run.id) is not None  # this thread reads its own writes
+        reader = threading.Thread(target=lambda: seen_elsewhere.append(store.get_run(run.id)))
+        reader.start()
+        reader.join()
+    assert seen_elsewhere == [None]  # other threads see nothing before the commit
+    assert store.get_run(run.id) is not None
+
+    with pytest.raises(RuntimeError, match="abort"):
+        with store.transaction():
+            store.create_artifact_version(NewArtifactVersion("grouped", _stored()))
+            raise RuntimeError("abort")
+    assert [v.version for v in store.list_artifact_versions("grouped")] == ["1"]
+    assert store.create_artifact_version(NewArtifactVersion("grouped", _stored())).version == "2"

@@ -42,8 +42,8 @@ def mask_url(url: str) -> str:
     return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", url)
 
 
-# Validators raise ConfigError, not ValueError: the core's config errors show the text of
-# other exceptions but reduce a ValueError to "invalid value".
+# Validators raise ConfigError (not ValueError, which some cattrs formatting reduces to
+# "invalid value") so that their text always reaches the user.
 def _check_url(instance: Any, attribute: Any, url: str) -> None:
     if not url.startswith(_URL_SCHEMES):
         raise ConfigError(
@@ -119,6 +119,7 @@ class PostgresMetadataStore(SQLMetadataStore):
         self._generation = 0
         self._cond = threading.Condition()
         self._pool_pid = os.getpid()
+        self._local = threading.local()  # .txn: this thread's open write transaction
 
     def __getstate__(self) -> dict[str, Any]:
         return {"config": self.config, "_migrated": self._migrated}
@@ -290,6 +291,10 @@ class PostgresMetadataStore(SQLMetadataStore):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Any]:
+        txn = getattr(self._local, "txn", None)
+        if txn is not None:  # inside transaction(): read its uncommitted writes too
+            yield _WriteCursor(txn.conn.cursor(), txn.conn)
+            return
         with self._lease() as lease:
             yield _ReadCursor(lease)
 
@@ -297,6 +302,10 @@ class PostgresMetadataStore(SQLMetadataStore):
     def _write(self) -> Iterator[Any]:
         import psycopg
 
+        txn = getattr(self._local, "txn", None)
+        if txn is not None:  # inside transaction(): join it
+            yield txn
+            return
         with self._lease() as lease:
             cur = lease.conn.cursor()
             try:
@@ -307,8 +316,12 @@ class PostgresMetadataStore(SQLMetadataStore):
                 lease.reconnect()  # dropped while idle: nothing was sent yet, start afresh
                 cur = lease.conn.cursor()
                 cur.execute(self.dialect.begin_write)
+            self._local.txn = txn = _WriteCursor(cur, lease.conn)
             try:
-                yield _WriteCursor(cur)
+                try:
+                    yield txn
+                finally:
+                    self._local.txn = None
             except BaseException as exc:
                 if not lease.conn.closed:
                     cur.execute("ROLLBACK")
@@ -321,6 +334,13 @@ class PostgresMetadataStore(SQLMetadataStore):
                 if lease.conn.closed:
                     raise self._lost(exc, committing=True) from exc
                 raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes in this thread until the block ends share one transaction; other threads
+        keep their own connections and see the writes once committed."""
+        with self._write():
+            yield
 
     def _lost(self, exc: BaseException, *, committing: bool) -> MetadataStoreError:
         outcome = ("while committing, so whether the write was recorded is unknown"
@@ -392,8 +412,9 @@ class _ReadCursor:
 
 
 class _WriteCursor:
-    def __init__(self, cur: Any) -> None:
+    def __init__(self, cur: Any, conn: Any) -> None:
         self._cur = cur
+        self.conn = conn
 
     def execute(self, query: str, args: Any = ()) -> Any:
         return self._cur.execute(query.replace("?", "%s"), tuple(args))
