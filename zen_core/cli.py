@@ -342,3 +342,7 @@ def _register_plugin_commands() -> None:
 def main() -> None:
     _register_plugin_commands()
     cli(prog_name="zen")
+
+
+if __name__ == "__main__":
+    main()
