@@ -115,6 +115,31 @@ def test_user_without_create_rights_gets_a_migration_error(pg_admin, pg_url, mak
         pg_admin.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
+def test_user_with_only_read_write_grants_uses_a_migrated_schema(pg_admin, pg_url, pg_schema,
+                                                                 make_store):
+    import psycopg
+
+    owner = make_store()
+    owner.create_artifact_version(NewArtifactVersion("granted", _stored()))
+    role = f"zen_dml_{uuid.uuid4().hex[:8]}"
+    pg_admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    parts = urlsplit(pg_url)
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'GRANT USAGE ON SCHEMA "{pg_schema}" TO "{role}"')
+            conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA '
+                         f'"{pg_schema}" TO "{role}"')
+        user = make_store(url=f"postgresql://{role}@{parts.hostname}:{parts.port}{parts.path}")
+        assert user.create_artifact_version(
+            NewArtifactVersion("granted", _stored())).version == "2"
+        assert user.get_artifact_version("granted").version == "2"
+        user.close()
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+        pg_admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
 # -- connections -----------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ import attrs
 
 from zen_core.errors import ConfigError, MetadataStoreError
 from zen_core.metadata_stores.base import MetadataStore
-from zen_core.metadata_stores.sql import Dialect, SQLMetadataStore
+from zen_core.metadata_stores.sql import MIGRATIONS, Dialect, SQLMetadataStore
 from zen_core.plugins import hookimpl
 
 __all__ = ["PostgresMetadataStore", "PostgresMetadataStoreConfig", "mask_url"]
@@ -199,10 +199,18 @@ class PostgresMetadataStore(SQLMetadataStore):
         import psycopg
 
         try:
+            # Up to date: touch no DDL, so users granted only reads and writes can connect
+            # (PostgreSQL checks CREATE rights even for CREATE ... IF NOT EXISTS).
+            if conn.execute("SELECT to_regclass('zen_schema')").fetchone()[0] is not None:
+                row = conn.execute("SELECT MAX(version) FROM zen_schema").fetchone()
+                if row[0] == len(MIGRATIONS):
+                    return
             conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
             try:
-                if self.config.schema:
-                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.config.schema}"')
+                schema = self.config.schema
+                if schema and conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                           (schema,)).fetchone() is None:
+                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 with self._lock:  # the core's _migrate works on self._conn
                     self._conn = conn
                     try:
