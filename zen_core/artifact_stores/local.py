@@ -63,11 +63,16 @@ class LocalArtifactStore(ArtifactStore):
         self._spare_staging.append(uri)
 
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
+        path = self._strip(uri)
         if mode[0] in "wax":
-            parent = os.path.dirname(uri)
+            parent = os.path.dirname(path)
             if not os.path.isdir(parent):
                 os.makedirs(parent, exist_ok=True)
-        return self.fs.open(uri, mode, **kwargs)
+        if "b" in mode and not kwargs:
+            # fsspec's own file object, minus the generic open() plumbing (compression,
+            # text wrapping, transactions) that binary artifact I/O never uses.
+            return self.fs._open(path, mode)
+        return self.fs.open(path, mode, **kwargs)
 
     def list_files(self, uri: str) -> dict[str, int]:
         root = self._strip(uri)
