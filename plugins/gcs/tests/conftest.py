@@ -1,0 +1,81 @@
+"""A gcp-storage-emulator on 127.0.0.1 for the whole session, and stores/stacks on fresh prefixes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+
+import pytest
+
+BUCKET = "zen-test"
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    msg = f"{what} could not start: {type(exc).__name__}: {exc}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(msg + " (CI=true: a missing service fails the tests)")
+    pytest.skip(msg)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint():
+    """``http://127.0.0.1:<port>`` of an in-memory GCS emulator with the bucket ``zen-test``."""
+    try:
+        from gcp_storage_emulator.server import create_server
+
+        logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
+        port = free_port()
+        server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
+        server.start()
+    except Exception as exc:
+        _unavailable("GCS emulator", exc)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def gcs_options(endpoint: str, prefix: str | None = None, **extra) -> dict:
+    return {"path": f"gs://{BUCKET}/{prefix or uuid.uuid4().hex}", "endpoint_url": endpoint,
+            "token": "anon", "project": "zen-test", "retries": 2, **extra}
+
+
+@pytest.fixture
+def gcs_store(gcs_endpoint):
+    from zen_gcs import GCSArtifactStore, GCSArtifactStoreConfig
+
+    return GCSArtifactStore(GCSArtifactStoreConfig(**gcs_options(gcs_endpoint)))
+
+
+def write_stack(zen_home, endpoint: str, **extra) -> str:
+    """Make a GCS stack the active one in ``$ZEN_HOME/config.toml``; return its root URI."""
+    opts = gcs_options(endpoint, **extra)
+    table = ", ".join(f"{k} = {_toml(v)}" for k, v in opts.items())
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text(
+        'active_stack = "cloud"\n'
+        "[stacks.cloud]\n"
+        f'artifact_store = {{ flavor = "gcs", {table} }}\n'
+        f'metadata_store = {{ flavor = "sqlite", path = "{zen_home / "zen.db"}" }}\n'
+    )
+    return opts["path"]
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.fixture
+def gcs_stack(zen_home, gcs_endpoint):
+    """The active stack stores artifacts on GCS (metadata in SQLite); yields the root URI."""
+    return write_stack(zen_home, gcs_endpoint)

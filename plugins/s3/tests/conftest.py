@@ -1,0 +1,81 @@
+"""A moto S3 server on 127.0.0.1 for the whole session, and stores/stacks on fresh prefixes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+import pytest
+
+BUCKET = "zen-test"
+KEY, SECRET = "zen-test-key", "zen-test-secret-value"
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    msg = f"{what} could not start: {type(exc).__name__}: {exc}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(msg + " (CI=true: a missing service fails the tests)")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """``http://127.0.0.1:<port>`` of a moto server with the bucket ``zen-test``."""
+    try:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY,
+                     aws_secret_access_key=SECRET, region_name="us-east-1"
+                     ).create_bucket(Bucket=BUCKET)
+    except Exception as exc:
+        _unavailable("moto S3 server", exc)
+    yield endpoint
+    server.stop()
+
+
+def s3_options(endpoint: str, prefix: str | None = None, **extra) -> dict:
+    return {"path": f"s3://{BUCKET}/{prefix or uuid.uuid4().hex}", "endpoint_url": endpoint,
+            "key": KEY, "secret": SECRET, "region": "us-east-1", **extra}
+
+
+@pytest.fixture
+def s3_store(s3_endpoint):
+    from zen_s3 import S3ArtifactStore, S3ArtifactStoreConfig
+
+    return S3ArtifactStore(S3ArtifactStoreConfig(**s3_options(s3_endpoint)))
+
+
+def write_stack(zen_home, endpoint: str, **extra) -> str:
+    """Make an S3 stack the active one in ``$ZEN_HOME/config.toml``; return its root URI."""
+    opts = s3_options(endpoint, **extra)
+    table = ", ".join(f"{k} = {_toml(v)}" for k, v in opts.items())
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text(
+        'active_stack = "cloud"\n'
+        "[stacks.cloud]\n"
+        f'artifact_store = {{ flavor = "s3", {table} }}\n'
+        f'metadata_store = {{ flavor = "sqlite", path = "{zen_home / "zen.db"}" }}\n'
+    )
+    return opts["path"]
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.fixture
+def s3_stack(zen_home, s3_endpoint):
+    """The active stack stores artifacts on S3 (metadata in SQLite); yields the root URI."""
+    return write_stack(zen_home, s3_endpoint)
