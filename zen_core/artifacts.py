@@ -59,8 +59,7 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
     stack = client.active_stack
     store = stack.artifact_store
     check_inside(store, folder_or_file_uri)
-    uri = store._strip(folder_or_file_uri) if "://" not in folder_or_file_uri else (
-        folder_or_file_uri.rstrip("/"))
+    uri = store._strip(folder_or_file_uri).rstrip("/")
     if store.owned_by_zen(uri):
         raise StoreError(f"{folder_or_file_uri!r} lies inside zen_core's own folder "
                          f"{store.zen_root!r}. Fix: register files outside it.", uri=uri)

@@ -95,11 +95,8 @@ class ArtifactStore:
         self.delete(uri)
 
     def contains(self, uri: str) -> bool:
-        """Whether ``uri`` lies inside this store's root."""
-        root = self.path.rstrip("/") + "/"
-        return self._strip(uri).rstrip("/") + "/" != root and (
-            self._strip(uri).startswith(root) or self._strip(uri) == self.path
-        )
+        """Whether ``uri`` lies strictly inside this store's root."""
+        return self._strip(uri).rstrip("/").startswith(self.path.rstrip("/") + "/")
 
     def owned_by_zen(self, uri: str) -> bool:
         return self._strip(uri).startswith(self.zen_root + "/")
