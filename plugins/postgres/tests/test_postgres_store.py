@@ -17,7 +17,7 @@ from zen_core.config import structure
 from zen_core.errors import ConfigError, MetadataStoreError
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.metadata_stores.sql import MIGRATIONS
-from zen_core.models import ExecutionStatus, PipelineRun
+from zen_core.models import ExecutionStatus, PipelineRun, StepRun
 from zen_core.testing import MetadataStoreContract, _stored
 
 CONFIG_PATH = "stacks.team.metadata_store"
@@ -191,6 +191,56 @@ def test_threads_share_a_pool_and_versions_stay_gap_free(make_store):
     versions = sorted(int(v.version) for v in store.list_artifact_versions("threads"))
     assert versions == list(range(1, 41))
     assert store._open <= 3
+
+
+def test_steps_writing_the_same_names_in_any_order_do_not_deadlock(make_store, pg_url,
+                                                                   pg_schema, pg_admin):
+    import psycopg
+
+    app = f"zen_order_{uuid.uuid4().hex[:8]}"
+    store = make_store(application_name=app)
+    for name in ("a", "b"):
+        store.create_artifact_version(NewArtifactVersion(name, _stored()))
+    run = _new_run()
+    store.create_run(run)
+    step = StepRun(id=uuid.uuid4().hex, run_id=run.id, name="s", step_name="s",
+                   pipeline_name="p", status=ExecutionStatus.RUNNING, params={}, cache_key="k",
+                   cache_miss=None, started=time.time(), finished=None, error=None,
+                   original_step_run_id=None)
+    store.create_step_run(step, {})
+    errors = []
+
+    def complete():  # outputs in the order b, a
+        try:
+            store.complete_step_run(step.id, outputs=[
+                ("o1", NewArtifactVersion("b", _stored(), producer_step_run_id=step.id)),
+                ("o2", NewArtifactVersion("a", _stored(), producer_step_run_id=step.id)),
+            ], extra_inputs={}, finished=time.time())
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    other = psycopg.connect(pg_url, options=f"-c search_path={pg_schema}")
+    try:
+        other.execute("UPDATE artifact_names SET last_number = last_number WHERE name = 'a'")
+        writer = threading.Thread(target=complete)
+        writer.start()
+        for _ in range(400):  # until the writer queues behind the other transaction
+            waiting = pg_admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND "
+                "wait_event_type = 'Lock'", (app,)).fetchone()
+            if waiting:
+                break
+            time.sleep(0.025)
+        # the other transaction now takes 'b': had the writer locked 'b' first, one of the
+        # two would be aborted as a deadlock
+        other.execute("UPDATE artifact_names SET last_number = last_number WHERE name = 'b'")
+        other.commit()
+        writer.join(30)
+    finally:
+        other.close()
+    assert waiting and errors == []
+    assert store.get_artifact_version("a").version == "2"
+    assert store.get_artifact_version("b").version == "2"
 
 
 def test_exhausted_pool_names_the_setting(make_store):

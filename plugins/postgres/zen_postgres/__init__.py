@@ -361,6 +361,24 @@ class PostgresMetadataStore(SQLMetadataStore):
             url=mask_url(self.config.url),
         )
 
+    def complete_step_run(self, step_run_id: str, *, outputs: Any, extra_inputs: Any,
+                          finished: float) -> list[Any]:
+        names = sorted({new.name for _, new in outputs})
+        if len(names) < 2:
+            return super().complete_step_run(step_run_id, outputs=outputs,
+                                              extra_inputs=extra_inputs, finished=finished)
+        with self._write() as cur:
+            # Lock the names' counters in one global order first: two steps writing the same
+            # names in opposite orders would otherwise deadlock and fail one of the runs.
+            marks = ", ".join(["(?, 0)"] * len(names))
+            cur.execute(f"INSERT INTO artifact_names (name, last_number) VALUES {marks} "
+                        f"ON CONFLICT (name) DO NOTHING", names)
+            cur.execute(f"SELECT name FROM artifact_names WHERE name IN "
+                        f"({', '.join('?' * len(names))}) ORDER BY name FOR UPDATE", names)
+            cur.fetchall()
+            return super().complete_step_run(step_run_id, outputs=outputs,  # joins this write
+                                             extra_inputs=extra_inputs, finished=finished)
+
     def _is_unique_violation(self, exc: BaseException) -> bool:
         import psycopg.errors
 
