@@ -1,0 +1,193 @@
+"""Dashboard benchmark: every page's server time with 1,000 runs and 20,000 artifact versions.
+
+    python benchmarks/bench_dashboard.py
+
+Data goes straight through the metadata store API (no pipeline execution), in a
+throwaway ZEN_HOME: 10 pipelines x 100 runs, 4 steps per run, 5 outputs per step
+(20,000 versions over 200 names), every first step consuming one shared dataset
+(1,000 consumers: the worst case for its downstream lineage), every 50th run failed.
+
+For each page it prints the median server time (the app's own ``Server-Timing``)
+of several requests, against a raw baseline measured in the same run: the one
+metadata-store call that fetches the page's main records. Target: <= 200 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+
+# Memory-backed when available: the figures are about reading, and filling is 10,000 commits.
+os.environ["ZEN_HOME"] = tempfile.mkdtemp(
+    prefix="zen-bench-dashboard-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+os.environ.pop("ZEN_STACK", None)
+os.chdir(os.environ["ZEN_HOME"])
+
+from zen_core.client import Client  # noqa: E402
+from zen_core.materializers import Materializer  # noqa: E402
+from zen_core.metadata_stores.base import NewArtifactVersion  # noqa: E402
+from zen_core.models import PipelineRun, StepRun  # noqa: E402
+from zen_core.storage import StoredData, save_data  # noqa: E402
+
+PIPELINES, RUNS_PER_PIPELINE, STEPS, OUTPUTS = 10, 100, 4, 5
+TOTAL_VERSIONS = 20_000
+TARGET_MS = 200.0
+REPEAT = 15
+
+
+class CsvMaterializer(Materializer):
+    """Gives the shared dataset real visualizations for the version page to read."""
+
+    ASSOCIATED_TYPES = (list,)
+
+    def save(self, data: list) -> None:
+        with self.open("rows.txt", "w") as f:
+            f.write("\n".join(map(str, data)))
+
+    def save_visualizations(self, data: list) -> dict[str, str]:
+        with self.open("sample.csv", "w") as f:
+            f.write("i,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(data[:200])))
+        with self.open("notes.md", "w") as f:
+            f.write("# dataset\n\n" + "\n".join(f"- row {i}" for i in range(50)))
+        with self.open("view.html", "w") as f:
+            f.write("<table>" + "".join(f"<tr><td>{v}</td></tr>" for v in data[:50]) + "</table>")
+        return {self.path("sample.csv"): "csv", self.path("notes.md"): "markdown",
+                self.path("view.html"): "html"}
+
+
+def fake_data(i: int) -> StoredData:
+    h = uuid.uuid4().hex
+    return StoredData(uri=f"/nowhere/.zen/objects/{h[:2]}/{h}", content_hash=h, size=100 + i,
+                      files={"data.json": [100 + i, h]}, materializer="zen_core.x.M",
+                      materializer_version="1", type="builtins.dict", artifact_type="data",
+                      metadata={"rows": i, "columns": ["a", "b"]}, visualizations={})
+
+
+def populate(client: Client) -> dict:
+    stack = client.active_stack
+    store = stack.metadata_store
+    raw = save_data(stack.artifact_store, CsvMaterializer, list(range(1000)),
+                    allow_pickle=False, label="raw_dataset")
+    dataset = store.create_artifact_version(NewArtifactVersion("raw_dataset", raw, origin="saved"))
+    now = time.time() - 86400
+    picked: dict = {"dataset": dataset.id}
+    n = 0
+    for r in range(RUNS_PER_PIPELINE):
+        for p in range(PIPELINES):
+            n += 1
+            pipeline_name = f"pipeline_{p}"
+            run = PipelineRun(id=uuid.uuid4().hex, name=f"{pipeline_name}-{r:04d}",
+                              pipeline_name=pipeline_name, status="running", created=now + n,
+                              finished=None, params={"lr": 0.01 * p}, error=None)
+            store.create_run(run)
+            upstream = {"data": dataset.id}
+            failed = n % 50 == 0
+            for k in range(STEPS):
+                step = StepRun(id=uuid.uuid4().hex, run_id=run.id, name=f"step_{k}",
+                               step_name=f"step_{k}", pipeline_name=pipeline_name,
+                               status="running", params={"k": k}, cache_key=uuid.uuid4().hex,
+                               cache_miss="parameter 'k' changed", started=now + n,
+                               finished=None, error=None, original_step_run_id=None)
+                store.create_step_run(step, upstream)
+                if failed and k == STEPS - 1:
+                    store.fail_step_run(step.id, "Traceback (most recent call last):\n"
+                                        "ValueError: bench", now + n + 0.5)
+                    break
+                outs = [(f"output_{j}", NewArtifactVersion(
+                    f"{pipeline_name}::step_{k}::output_{j}", fake_data(n), run_id=run.id,
+                    producer_step_run_id=step.id)) for j in range(OUTPUTS)]
+                created = store.complete_step_run(step.id, outputs=outs, extra_inputs={},
+                                                  finished=now + n + 0.1 * (k + 1))
+                upstream = {"data": created[0].id}
+                picked.setdefault("step", step.id)
+                picked["deep_version"] = created[0].id  # upstream lineage back to the dataset
+            store.finish_run(run.id, "failed" if failed else "completed", now + n + 1,
+                             "ValueError: bench" if failed else None)
+            picked.setdefault("run", run.id)
+    for i in range(TOTAL_VERSIONS - len(store.list_artifact_versions())):  # failed steps' share
+        store.create_artifact_version(NewArtifactVersion("extra_saved", fake_data(i),
+                                                         origin="saved"))
+    return picked
+
+
+def server_ms(http, url: str) -> float:
+    r = http.get(url)
+    if r.status_code != 200:
+        sys.exit(f"{url} answered {r.status_code}: {r.text[:300]}")
+    return float(r.headers["server-timing"].split("dur=")[1])
+
+
+def median_ms(fn, repeat: int = REPEAT) -> float:
+    for _ in range(3):  # warm caches untimed
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    from zen_dashboard.app import create_app
+
+    client = Client()
+    start = time.perf_counter()
+    picked = populate(client)
+    store = client.active_stack.metadata_store
+    print(f"stored {store.count_runs()} runs, {len(store.list_artifact_versions())} artifact "
+          f"versions, {len(client.list_artifacts())} names in {time.perf_counter() - start:.1f} s")
+
+    http = TestClient(create_app(client=client))
+    name = "pipeline_3::step_2::output_1"
+    av_dataset = client.get_artifact_version("raw_dataset")
+    cases = [
+        ("/runs", lambda: store.list_runs(limit=50)),
+        ("/runs?page=20", lambda: store.list_runs(limit=50, offset=950)),
+        ("/runs?pipeline=pipeline_3&status=failed", lambda: store.list_runs(
+            pipeline_name="pipeline_3", status="failed", limit=50)),
+        (f"/runs/{picked['run']}", lambda: store.list_step_runs(picked["run"])),
+        (f"/steps/{picked['step']}", lambda: store.get_step_run(picked["step"])),
+        ("/artifacts", lambda: store.list_artifacts()),
+        ("/artifacts?q=step_3&page=2", lambda: store.list_artifacts()),
+        (f"/artifacts/{name}", lambda: store.list_artifact_versions(name, limit=50)),
+        (f"/artifact-versions/{av_dataset.id}", lambda: store.consumers(av_dataset.id)),
+        (f"/artifact-versions/{picked['deep_version']}",
+         lambda: store.get_artifact_version_by_id(picked["deep_version"])),
+        (f"/artifact-versions/{av_dataset.id}/visualizations/0",
+         lambda: store.get_artifact_version_by_id(av_dataset.id)),
+        ("/api/runs", lambda: store.list_runs(limit=50)),
+        (f"/api/runs/{picked['run']}", lambda: store.list_step_runs(picked["run"])),
+        ("/api/artifacts", lambda: store.list_artifacts()),
+        (f"/api/artifact-versions/{av_dataset.id}", lambda: store.consumers(av_dataset.id)),
+    ]
+    print(f"\n{'page':<58} {'median ms':>9} {'raw ms':>8} {'ratio':>7}  target {TARGET_MS:.0f} ms")
+    worst = 0.0
+    for url, baseline in cases:
+        for _ in range(3):  # warm up untimed
+            server_ms(http, url)
+        samples = [server_ms(http, url) for _ in range(REPEAT)]
+        page = statistics.median(samples)
+        raw = median_ms(baseline)
+        worst = max(worst, page)
+        ok = "ok" if page <= TARGET_MS else "SLOW"
+        shown = url if len(url) <= 58 else url[:55] + "..."
+        print(f"{shown:<58} {page:>9.1f} {raw:>8.2f} {page / raw:>6.1f}x  {ok}")
+    import shutil
+
+    client.active_stack.metadata_store.close()
+    shutil.rmtree(os.environ["ZEN_HOME"], ignore_errors=True)
+    print(f"\nslowest page: {worst:.1f} ms (target {TARGET_MS:.0f} ms): "
+          f"{'PASS' if worst <= TARGET_MS else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The plugin's wiring: entry point, light import, the ``zen dashboard`` command and its checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+import zen_dashboard
+from click.testing import CliRunner
+
+from zen_core.plugins import list_plugins, new_plugin_manager
+
+
+def test_entry_point_is_listed():
+    info = next(i for i in list_plugins() if i.name == "dashboard")
+    assert info.distribution == "zen-dashboard" and info.error is None
+    assert "commands" in info.provides
+
+
+def test_loading_the_plugin_does_not_import_the_web_stack():
+    code = (
+        "import sys, click, zen_core\n"
+        "from zen_core.plugins import new_plugin_manager\n"
+        "pm = new_plugin_manager()\n"
+        "group = click.Group()\n"
+        "pm.hook.zen_register_commands(cli=group)\n"
+        "assert 'dashboard' in group.commands, group.commands\n"
+        "heavy = [m for m in ('starlette', 'uvicorn', 'jinja2', 'markdown_it', 'zen_dashboard.app')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def _cli() -> click.Group:
+    from zen_core.cli import cli
+
+    new_plugin_manager().hook.zen_register_commands(cli=cli)
+    return cli
+
+
+def test_zen_dashboard_help():
+    result = CliRunner().invoke(_cli(), ["dashboard", "--help"])
+    assert result.exit_code == 0 and "--token" in result.output and "127.0.0.1" in result.output
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.internal"])
+def test_other_address_without_token_is_refused(host, monkeypatch):
+    monkeypatch.delenv(zen_dashboard.TOKEN_ENV, raising=False)
+    result = CliRunner().invoke(_cli(), ["dashboard", "--host", host])
+    assert result.exit_code == 2
+    assert f"--host {host!r}" in result.output and "needs a token" in result.output
+    assert "--token" in result.output and "127.0.0.1" in result.output
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.0.2", True),
+    ("0.0.0.0", False), ("10.0.0.1", False), ("myhost", False)])
+def test_is_loopback(host, loopback):
+    assert zen_dashboard.is_loopback(host) is loopback
+
+
+def test_token_allows_other_addresses():
+    zen_dashboard.check_bind("0.0.0.0", "secret")  # no error: the token guards every request
+    with pytest.raises(click.UsageError):
+        zen_dashboard.check_bind("0.0.0.0", "")
+
+
+def test_bad_stack_is_a_clear_error():
+    result = CliRunner().invoke(_cli(), ["dashboard", "--stack", "nosuchstack"],
+                                env={"ZEN_STACK": None})
+    assert result.exit_code != 0
+    assert "nosuchstack" in result.output

@@ -1,0 +1,67 @@
+"""zen-dashboard: ``zen dashboard`` serves a read-only web UI for the active stack.
+
+Importing this module (what the entry point loads) stays cheap: Starlette,
+uvicorn and Jinja2 are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any
+
+import click
+
+from zen_core.plugins import hookimpl
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8237
+TOKEN_ENV = "ZEN_DASHBOARD_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to serve beyond this machine without a token."""
+    if not is_loopback(host) and not token:
+        raise click.UsageError(
+            f"--host {host!r} makes the dashboard reachable from other machines, so it needs a "
+            f"token. Fix: pass --token SECRET (or set {TOKEN_ENV}), or bind {DEFAULT_HOST}.")
+
+
+@click.command("dashboard")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Address to bind; anything but loopback requires --token.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--token", envvar=TOKEN_ENV, default=None,
+              help=f"Secret every request must carry (header, ?token= once, then a cookie). "
+                   f"Also read from {TOKEN_ENV}.")
+@click.option("--stack", "stack_name", default=None, help="Show this stack instead of the active one.")
+def dashboard(host: str, port: int, token: str | None, stack_name: str | None) -> None:
+    """Serve a read-only web UI of runs, steps, artifacts and lineage."""
+    check_bind(host, token)
+    if stack_name:
+        os.environ["ZEN_STACK"] = stack_name  # this process serves one stack
+    import uvicorn
+
+    from zen_dashboard.app import create_app
+
+    app = create_app(token=token)
+    _ = app.state.zen.client.active_stack  # config errors show here, not on the first request
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/" + ("?token=<your token>" if token else "")
+    click.echo(f"zen dashboard for stack {app.state.zen.stack_name!r}: {url}  (Ctrl+C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@hookimpl
+def zen_register_commands(cli: Any) -> None:
+    cli.add_command(dashboard)

@@ -1,0 +1,313 @@
+"""What each page shows, as JSON-ready dicts: the HTML pages and ``/api`` serve the same data.
+
+Everything that grows with stored data is bounded here: listings are
+paginated, lineage graphs and consumer lists stop at a node limit and say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import deque
+from typing import Any
+from urllib.parse import quote
+
+from zen_core.errors import ArtifactNotFoundError, RunNotFoundError, ZenError
+from zen_core.models import ArtifactVersion, PipelineRun, StepRun
+from zen_dashboard.layout import Node, layout
+
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+LINEAGE_LIMIT = 80  # nodes per direction
+CONSUMER_LIMIT = 50
+DAG_LIMIT = 400  # nodes; larger runs show their step table only
+STATUSES = ("running", "completed", "cached", "failed")
+
+
+class NotFound(ZenError):
+    status_code = 404
+
+
+class BadRequest(ZenError):
+    status_code = 400
+
+
+# -- request parameters ---------------------------------------------------------------
+
+
+def page_args(query: Any) -> tuple[int, int]:
+    """``page`` (from 1) and ``per_page`` (up to MAX_PER_PAGE) from a query string."""
+    page = _positive_int(query, "page", 1)
+    per_page = _positive_int(query, "per_page", PER_PAGE)
+    if per_page > MAX_PER_PAGE:
+        raise BadRequest(f"per_page={per_page} is too large (at most {MAX_PER_PAGE}). "
+                         f"Fix: ask for {MAX_PER_PAGE} or fewer and follow the next-page links.",
+                         per_page=per_page)
+    return page, per_page
+
+
+def _positive_int(query: Any, key: str, default: int) -> int:
+    raw = query.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise BadRequest(f"{key}={raw!r} is not a positive whole number. Fix: use {key}=1, 2, ...",
+                         **{key: raw})
+    return value
+
+
+def status_arg(query: Any) -> str | None:
+    status = query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"status={status!r} is not a run status (one of: {', '.join(STATUSES)}). "
+                         f"Fix: pick one of these, or leave status empty for all runs.",
+                         status=status)
+    return status
+
+
+def _pages(total: int, page: int, per_page: int) -> dict[str, Any]:
+    pages = max((total + per_page - 1) // per_page, 1)
+    return {"total": total, "page": page, "per_page": per_page, "pages": pages,
+            "has_prev": page > 1, "has_next": page < pages}
+
+
+# -- records as dicts -------------------------------------------------------------------
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
+
+
+def run_url(run_id: str) -> str:
+    return f"/runs/{run_id}"
+
+
+def step_url(step_id: str) -> str:
+    return f"/steps/{step_id}"
+
+
+def version_url(av_id: str) -> str:
+    return f"/artifact-versions/{av_id}"
+
+
+def artifact_url(name: str) -> str:
+    return f"/artifacts/{quote(name, safe='')}"
+
+
+def run_dict(run: PipelineRun) -> dict[str, Any]:
+    return {"id": run.id, "name": run.name, "pipeline_name": run.pipeline_name,
+            "status": str(run.status), "created": run.created, "created_iso": _iso(run.created),
+            "finished": run.finished, "duration": run.duration, "params": run.params,
+            "error": run.error, "url": run_url(run.id)}
+
+
+def step_dict(step: StepRun) -> dict[str, Any]:
+    return {"id": step.id, "name": step.name, "step_name": step.step_name,
+            "pipeline_name": step.pipeline_name, "run_id": step.run_id,
+            "status": str(step.status), "params": step.params, "cache_key": step.cache_key,
+            "cache_miss": step.cache_miss, "started": step.started, "finished": step.finished,
+            "started_iso": _iso(step.started), "duration": step.duration, "error": step.error,
+            "original_step_run_id": step.original_step_run_id,
+            "original_url": step_url(step.original_step_run_id)
+            if step.original_step_run_id else None,
+            "url": step_url(step.id), "run_url": run_url(step.run_id)}
+
+
+def version_brief(av: ArtifactVersion) -> dict[str, Any]:
+    return {"id": av.id, "name": av.name, "version": av.version, "type": av.type,
+            "artifact_type": av.artifact_type, "created": av.created, "url": version_url(av.id),
+            "artifact_url": artifact_url(av.name)}
+
+
+def version_dict(av: ArtifactVersion) -> dict[str, Any]:
+    return {**version_brief(av), "uri": av.uri, "materializer": av.materializer,
+            "materializer_version": av.materializer_version, "content_hash": av.content_hash,
+            "size": av.size, "created_iso": _iso(av.created), "tags": av.tags,
+            "metadata": av.metadata, "origin": av.origin,
+            "producer_step_run_id": av.producer_step_run_id, "run_id": av.run_id,
+            "visualizations": [{"index": i, "kind": kind, "uri": uri,
+                                "url": f"{version_url(av.id)}/visualizations/{i}"}
+                               for i, (uri, kind) in enumerate(visualizations(av))]}
+
+
+def visualizations(av: ArtifactVersion) -> list[tuple[str, str]]:
+    """The version's visualizations in a stable order: the index is how requests name one."""
+    return sorted(av.visualizations.items())
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def runs_page(client: Any, *, pipeline: str | None, status: str | None, page: int,
+              per_page: int) -> dict[str, Any]:
+    store = client.active_stack.metadata_store
+    total = store.count_runs(pipeline_name=pipeline, status=status)
+    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=per_page,
+                                     offset=(page - 1) * per_page)
+    items = []
+    for run in runs:
+        steps = list(run.steps.values())
+        items.append({**run_dict(run), "steps": len(steps),
+                      "cached_steps": sum(s.status == "cached" for s in steps),
+                      "failed_steps": sum(s.status == "failed" for s in steps)})
+    return {"items": items, "filters": {"pipeline": pipeline or "", "status": status or ""},
+            **_pages(total, page, per_page)}
+
+
+def get_run(client: Any, run_id: str) -> PipelineRun:
+    try:
+        return client.get_pipeline_run(run_id)
+    except RunNotFoundError as exc:
+        raise NotFound(str(exc), id=run_id) from exc
+
+
+def run_detail(client: Any, run_id: str) -> dict[str, Any]:
+    run = get_run(client, run_id)
+    steps = list(run.steps.values())
+    rows, nodes, edges = [], {}, []
+    for s in steps:
+        row = step_dict(s)
+        row["inputs"] = {k: version_brief(v) for k, v in s.inputs.items()}
+        row["outputs"] = {k: version_brief(v) for k, v in s.outputs.items()}
+        rows.append(row)
+    too_big = len(steps) + sum(len(r["inputs"]) + len(r["outputs"]) for r in rows) > DAG_LIMIT
+    if not too_big:
+        for s, row in zip(steps, rows):
+            nodes[s.id] = Node(s.id, "step", s.name, str(s.status), str(s.status), row["url"])
+            for avs, incoming in ((row["inputs"], True), (row["outputs"], False)):
+                for av in avs.values():
+                    nodes.setdefault(av["id"], Node(av["id"], "artifact", av["name"],
+                                                    f"version {av['version']}", "", av["url"]))
+                    edges.append((av["id"], s.id) if incoming else (s.id, av["id"]))
+    dag = layout(list(nodes.values()), edges) if nodes else None
+    return {"run": {**run_dict(run), "steps": len(steps),
+                    "cached_steps": sum(s.status == "cached" for s in steps)},
+            "steps": rows, "dag": dag, "dag_omitted": too_big}
+
+
+def step_detail(client: Any, step_id: str) -> dict[str, Any]:
+    try:
+        step = client.get_step_run(step_id)
+    except RunNotFoundError as exc:
+        raise NotFound(f"no step run with id {step_id!r}. Fix: open a run and follow the link "
+                       f"to one of its steps (step run ids are 32 hex characters).",
+                       id=step_id) from exc
+    run = step.run
+    return {"step": step_dict(step), "run": run_dict(run) if run else None,
+            "inputs": {k: version_brief(v) for k, v in step.inputs.items()},
+            "outputs": {k: version_brief(v) for k, v in step.outputs.items()}}
+
+
+def artifacts_page(client: Any, *, q: str | None, page: int, per_page: int) -> dict[str, Any]:
+    summaries = client.list_artifacts()
+    if q:
+        needle = q.lower()
+        summaries = [s for s in summaries if needle in s.name.lower()]
+    start = (page - 1) * per_page
+    items = [{"name": s.name, "versions": s.versions, "latest_version": s.latest_version,
+              "latest_created": s.latest_created, "latest_created_iso": _iso(s.latest_created),
+              "url": artifact_url(s.name)} for s in summaries[start:start + per_page]]
+    return {"items": items, "filters": {"q": q or ""}, **_pages(len(summaries), page, per_page)}
+
+
+def artifact_page(client: Any, name: str, *, page: int, per_page: int) -> dict[str, Any]:
+    """One artifact name: its versions, newest first."""
+    store = client.active_stack.metadata_store
+    latest = store.get_artifact_version(name)
+    if latest is None:
+        raise NotFound(f"no artifact named {name!r}. Fix: search the artifacts page "
+                       f"(/artifacts?q=...) or list them with `zen artifact list`.", name=name)
+    total = next((s.versions for s in client.list_artifacts() if s.name == name), 0)
+    # Oldest-first storage order, read backwards a page at a time.
+    end = total - (page - 1) * per_page
+    start = max(end - per_page, 0)
+    rows = client.list_artifact_versions(name, limit=max(end - start, 0), offset=start)
+    return {"name": name, "url": artifact_url(name),
+            "items": [{**version_brief(av), "tags": av.tags, "size": av.size,
+                       "created_iso": _iso(av.created), "origin": av.origin}
+                      for av in reversed(rows)],
+            **_pages(total, page, per_page)}
+
+
+def get_version(client: Any, av_id: str) -> ArtifactVersion:
+    av = None
+    if re.fullmatch(r"[0-9a-f]{32}", av_id):
+        try:
+            av = client.get_artifact_version(av_id)
+        except ArtifactNotFoundError:
+            av = None
+    if av is None or av.id != av_id:
+        raise NotFound(f"no artifact version with id {av_id!r}. Fix: find it from the artifacts "
+                       f"page (/artifacts) or `zen artifact show NAME:VERSION`.", id=av_id)
+    return av
+
+
+def version_detail(client: Any, av_or_id: ArtifactVersion | str) -> dict[str, Any]:
+    av = av_or_id if isinstance(av_or_id, ArtifactVersion) else get_version(client, av_or_id)
+    producer = av.producer
+    run = av.run
+    consumers = av.consumers
+    return {"version": version_dict(av),
+            "producer": step_dict(producer) if producer else None,
+            "run": run_dict(run) if run else None,
+            "consumers": [step_dict(s) for s in consumers[:CONSUMER_LIMIT]],
+            "consumers_total": len(consumers),
+            "lineage": {"upstream": lineage(client, av, "upstream"),
+                        "downstream": lineage(client, av, "downstream", consumers=consumers)}}
+
+
+def lineage(client: Any, av: ArtifactVersion, direction: str, limit: int = LINEAGE_LIMIT,
+            consumers: list[StepRun] | None = None) -> dict[str, Any]:
+    """The lineage graph in one direction, stopping at ``limit`` nodes (``truncated`` says so).
+
+    ``consumers`` of ``av``, when the caller has them already, save fetching them again.
+    """
+    nodes: dict[str, ArtifactVersion | StepRun] = {av.id: av}
+    edges: list[tuple[str, str]] = []
+    expanded: set[str] = set()
+    queue: deque[ArtifactVersion] = deque([av])
+    truncated = False
+    upstream = direction == "upstream"
+    while queue:
+        artifact = queue.popleft()
+        if upstream:
+            steps = [artifact.producer] if artifact.producer_step_run_id else []
+        elif artifact is av and consumers is not None:
+            steps = consumers
+        else:
+            steps = artifact.consumers
+        for step in steps:
+            if step is None:
+                continue
+            if step.id not in nodes:
+                if len(nodes) >= limit:
+                    truncated = True
+                    continue
+                nodes[step.id] = step
+            edges.append((step.id, artifact.id) if upstream else (artifact.id, step.id))
+            if step.id in expanded:
+                continue
+            expanded.add(step.id)
+            for other in (step.inputs if upstream else step.outputs).values():
+                if other.id not in nodes:
+                    if len(nodes) >= limit:
+                        truncated = True
+                        continue
+                    nodes[other.id] = other
+                    queue.append(other)
+                edges.append((other.id, step.id) if upstream else (step.id, other.id))
+    drawn = []
+    for node_id, node in nodes.items():
+        if isinstance(node, ArtifactVersion):
+            drawn.append(Node(node_id, "artifact", node.name, f"version {node.version}", "",
+                              version_url(node_id), highlight=node_id == av.id))
+        else:
+            drawn.append(Node(node_id, "step", node.name, f"{node.status} · run {node.run_id[:8]}",
+                              str(node.status), step_url(node_id)))
+    return {"direction": direction, "root": av.id, "truncated": truncated, "limit": limit,
+            "edges": [list(e) for e in dict.fromkeys(edges)],
+            "graph": layout(drawn, edges) if len(nodes) > 1 else None}
