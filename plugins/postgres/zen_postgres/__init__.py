@@ -205,6 +205,11 @@ class PostgresMetadataStore(SQLMetadataStore):
                 row = conn.execute("SELECT MAX(version) FROM zen_schema").fetchone()
                 if row[0] == len(MIGRATIONS):
                     return
+                if row[0] is not None and row[0] > len(MIGRATIONS):
+                    raise MetadataStoreError(
+                        f"the metadata store {self._where()} has schema version {row[0]}, newer "
+                        f"than this zen_core understands ({len(MIGRATIONS)}). Fix: upgrade "
+                        f"zen-artifacts (pip install -U zen-artifacts).", schema_version=row[0])
             conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
             try:
                 schema = self.config.schema
