@@ -76,6 +76,13 @@ def _toml(value) -> str:
 
 
 @pytest.fixture
-def s3_stack(zen_home, s3_endpoint):
+def make_s3_stack(zen_home, s3_endpoint):
+    """``make(**options)``: write an active S3 stack with these store options; returns
+    the root URI."""
+    return lambda **extra: write_stack(zen_home, extra.pop("endpoint_url", s3_endpoint), **extra)
+
+
+@pytest.fixture
+def s3_stack(make_s3_stack):
     """The active stack stores artifacts on S3 (metadata in SQLite); yields the root URI."""
-    return write_stack(zen_home, s3_endpoint)
+    return make_s3_stack()
