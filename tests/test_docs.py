@@ -173,6 +173,8 @@ def test_plugins_guide_shows_the_example_files_verbatim():
 def _commands(group: click.Group, prefix: str = "zen") -> list[tuple[str, click.Command]]:
     found = []
     for name, cmd in sorted(group.commands.items()):
+        if not (cmd.callback.__module__ or "").startswith("zen_core."):
+            continue  # plugin commands (e.g. `zen dashboard`) are documented by their plugin
         path = f"{prefix} {name}"
         found.append((path, cmd))
         if isinstance(cmd, click.Group):
