@@ -9,11 +9,11 @@ from uuid import uuid4
 import pytest
 import torch
 from torch import nn
+from zen_torch.checkpoints import CheckpointRegistrar, register_checkpoints
 
 from zen_core import register_artifact
 from zen_core.client import Client
 from zen_core.errors import StoreError
-from zen_torch.checkpoints import CheckpointRegistrar, register_checkpoints
 
 
 def _train(epochs: int, on_epoch_end) -> nn.Module:
