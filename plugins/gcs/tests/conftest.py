@@ -76,6 +76,13 @@ def _toml(value) -> str:
 
 
 @pytest.fixture
-def gcs_stack(zen_home, gcs_endpoint):
+def make_gcs_stack(zen_home, gcs_endpoint):
+    """``make(**options)``: write an active GCS stack with these store options; returns
+    the root URI."""
+    return lambda **extra: write_stack(zen_home, extra.pop("endpoint_url", gcs_endpoint), **extra)
+
+
+@pytest.fixture
+def gcs_stack(make_gcs_stack):
     """The active stack stores artifacts on GCS (metadata in SQLite); yields the root URI."""
-    return write_stack(zen_home, gcs_endpoint)
+    return make_gcs_stack()
