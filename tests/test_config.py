@@ -169,3 +169,59 @@ metadata_store = {{ flavor = "sqlite", path = "{tmp_path / 'b.db'}" }}
     run = p()
     assert run.steps["one"].status == "completed"  # a new, empty stack: no cache
     assert Client().active_stack.artifact_store.path == str(tmp_path / "b")
+
+
+def test_secrets_are_masked_in_config_errors(zen_home):
+    write(zen_home / "config.toml", """
+[stacks.team]
+metadata_stor = { flavor = "postgres", url = "postgresql://zen:hunter2@db/zen" }
+""")
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert "hunter2" not in str(info.value) and "zen:***@db" in str(info.value)
+
+
+def test_project_stack_overrides_component_by_component(zen_home, tmp_path):
+    write(zen_home / "config.toml", """
+[stacks.team]
+artifact_store = { flavor = "local", path = "/tmp/team-store" }
+metadata_store = { flavor = "sqlite", path = "/tmp/team.db" }
+""")
+    write(tmp_path / "work" / "zen.toml", """
+[stacks.team]
+metadata_store = { flavor = "sqlite", path = "/tmp/project.db" }
+""")
+    team = load_config().stacks["team"]
+    assert team.artifact_store.options["path"] == "/tmp/team-store"
+    assert team.metadata_store.options["path"] == "/tmp/project.db"
+
+
+def test_plugin_tables_must_belong_to_a_plugin(zen_home):
+    write(zen_home / "config.toml", "[plugins.nosuch]\nx = 1\n")
+    with pytest.raises(ConfigError, match=r"\[plugins.nosuch\] belongs to no installed plugin"):
+        get_stack(load_config())
+
+
+def test_plugin_tables_are_validated_by_the_plugin_class(zen_home):
+    import attrs
+
+    from zen_core.plugins import hookimpl, new_plugin_manager
+    from zen_core.stack import check_plugin_tables
+
+    @attrs.frozen
+    class Settings:
+        level: int = 1
+
+    class Plugin:
+        @hookimpl
+        def zen_config_sections(self):
+            return {"mine": Settings}
+
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(Plugin(), name="mine")
+    write(zen_home / "config.toml", "[plugins.mine]\nlevell = 2\n")
+    with pytest.raises(ConfigError, match=r"\[plugins.mine\].*'levell'.*Accepted keys: level"):
+        check_plugin_tables(load_config(), pm)
+    write(zen_home / "config.toml", "[plugins.mine]\nlevel = 2\n")
+    check_plugin_tables(load_config(), pm)
+    assert load_config().plugin_section("mine", Settings) == Settings(level=2)

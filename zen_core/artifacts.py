@@ -34,7 +34,7 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
     av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
         name=name, data=stored, version=version, tags=list(tags or ()),
         origin=ArtifactOrigin.SAVED))
-    return client._bind(av)
+    return _announce(client._bind(av))
 
 
 def load_artifact(name: str, version: str | int | None = None) -> Any:
@@ -88,5 +88,12 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
     av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
         name=name, data=stored, version=version, tags=list(tags or ()),
         origin=ArtifactOrigin.REGISTERED))
-    return client._bind(av)
+    return _announce(client._bind(av))
+
+
+def _announce(av: ArtifactVersion) -> ArtifactVersion:
+    from zen_core.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.zen_after_artifact_saved(artifact_version=av)
+    return av
 

@@ -307,6 +307,7 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
     if dry_run:
         return _report(preview, as_json)
     if not preview.versions and not preview.objects and not preview.staging:
+        preview.dry_run = False
         return _emit_json(preview.to_dict()) if as_json else click.echo("nothing to prune")
     if not yes:
         if not sys.stdin.isatty():

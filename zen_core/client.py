@@ -130,7 +130,7 @@ class Client:
     def prune_artifacts(self, only_artifact: bool = False, only_metadata: bool = False,
                         ignore_errors: bool = False, dry_run: bool = False,
                         progress: Any = None) -> PruneReport:
-        """Delete artifact versions no run produced or consumed (see docs/pruning.md)."""
+        """Delete artifact versions no run produced or consumed (see docs/artifacts.md, Pruning)."""
         from zen_core.prune import prune
 
         return prune(self.active_stack, only_artifact=only_artifact,

@@ -8,6 +8,7 @@ path, the bad value and what is accepted.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -145,7 +146,7 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
         if "allow_pickle" in data:
             allow_pickle = _expect(data["allow_pickle"], bool, src, "allow_pickle")
         for name, table in _expect(data.get("stacks", {}), dict, src, "stacks").items():
-            stacks[name] = _parse_stack(name, table, src, path.parent, home)
+            stacks[name] = _parse_stack(name, table, src, path.parent, home, stacks.get(name))
         for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
                                            "materializers").items():
             materializers[type_path] = _expect(mat_path, str, src, f"materializers.{type_path!r}")
@@ -194,11 +195,13 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path) -> StackSpec:
+def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,
+                 earlier: StackSpec | None) -> StackSpec:
+    """A stack table; components it leaves out come from an earlier file, else the default."""
     path = f"stacks.{name}"
     table = _expect(table, dict, src, path)
     _check_keys(table, COMPONENT_KINDS, src, path + ".")
-    defaults = default_stack(home)
+    defaults = earlier or default_stack(home)
     parts = {}
     for kind in COMPONENT_KINDS:
         if kind not in table:
@@ -234,7 +237,8 @@ def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], src: str, pre
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ConfigError(
-            f"{src}: unknown key {prefix}{unknown[0]} = {data[unknown[0]]!r}. "
+            f"{src}: unknown key {prefix}{unknown[0]} = "
+            f"{mask_secrets(data[unknown[0]], unknown[0])!r}. "
             f"Accepted keys here: {', '.join(allowed)}.",
             source=src, key_path=prefix + unknown[0],
         )
@@ -243,7 +247,8 @@ def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], src: str, pre
 def _expect(value: Any, typ: type, src: str, key_path: str) -> Any:
     if not isinstance(value, typ):
         kind = {dict: "a table", str: "a string", bool: "true or false"}.get(typ, typ.__name__)
-        raise ConfigError(f"{src}: {key_path} = {value!r} must be {kind}.",
+        shown = mask_secrets(value, key_path.rsplit(".", 1)[-1])
+        raise ConfigError(f"{src}: {key_path} = {shown!r} must be {kind}.",
                           source=src, key_path=key_path)
     return value
 
@@ -253,4 +258,23 @@ def _freeze(value: Any) -> Any:
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
+    return value
+
+
+_SECRET_WORDS = ("secret", "password", "token", "key", "credential")
+
+
+def mask_secrets(value: Any, key: str = "") -> Any:
+    """Replace values of secret-looking keys (and passwords in URLs) with ``***``."""
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v, key) for v in value]
+    lowered = key.lower()
+    if value and any(word in lowered for word in _SECRET_WORDS) and lowered not in ("key_path",):
+        if isinstance(value, bool):
+            return value
+        return "***"
+    if isinstance(value, str) and "://" in value and "@" in value:
+        return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", value)
     return value

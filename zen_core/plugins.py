@@ -86,7 +86,13 @@ def _load_entry_points(pm: ZenPluginManager) -> None:
         dist = ep.dist.name if ep.dist else "unknown distribution"
         version = ep.dist.version if ep.dist else "?"
         try:
-            pm.register(ep.load(), name=ep.name)
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+            try:
+                pm.check_pending()  # a misspelled hook fails this plugin only
+            except Exception:
+                pm.unregister(plugin, name=ep.name)
+                raise
         except Exception as exc:  # one broken plugin must not take the rest down
             err = PluginLoadError(
                 f"plugin {ep.name!r} from distribution {dist} {version} failed to load: "

@@ -84,9 +84,28 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
 
 
 def get_stack(config: ZenConfig, name: str | None = None) -> Stack:
+    check_plugin_tables(config)
     spec = config.stack(name)
     return Stack(spec.name, build_component(spec.artifact_store),
                  build_component(spec.metadata_store), build_component(spec.orchestrator), spec)
+
+
+def check_plugin_tables(config: ZenConfig, pm: Any = None) -> None:
+    """Every ``[plugins.NAME]`` table must belong to an installed plugin and validate."""
+    if not config.plugins:
+        return
+    sections: dict[str, type] = {}
+    for result in (pm or get_plugin_manager()).hook.zen_config_sections():
+        sections.update(result or {})
+    source = ", ".join(config.sources)
+    for name, table in config.plugins.items():
+        if name not in sections:
+            known = ", ".join(sorted(sections)) or "none"
+            raise ConfigError(
+                f"{source}: [plugins.{name}] belongs to no installed plugin (plugins with a "
+                f"config table: {known}). Fix: install the plugin or remove the table.",
+                key_path=f"plugins.{name}")
+        structure(table, sections[name], source=source, path=f"plugins.{name}")
 
 
 def close_all() -> None:

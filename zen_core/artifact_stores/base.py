@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from zen_core.config import mask_secrets
 from zen_core.errors import StoreError
 
 if TYPE_CHECKING:
@@ -185,27 +186,6 @@ class ArtifactStore:
             self.fs.get(uri.rstrip("/") + "/", target, recursive=True)
         else:
             self.fs.get(uri, target)
-
-
-_SECRET_WORDS = ("secret", "password", "token", "key", "credential")
-
-
-def mask_secrets(value: Any, key: str = "") -> Any:
-    """Replace values of secret-looking keys (and passwords in URLs) with ``***``."""
-    if isinstance(value, dict):
-        return {k: mask_secrets(v, k) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_secrets(v, key) for v in value]
-    lowered = key.lower()
-    if value and any(word in lowered for word in _SECRET_WORDS) and lowered not in ("key_path",):
-        if isinstance(value, bool):
-            return value
-        return "***"
-    if isinstance(value, str) and "://" in value and "@" in value:
-        import re
-
-        return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", value)
-    return value
 
 
 def _as_timestamp(value: Any) -> float | None:

@@ -47,7 +47,7 @@ class MetadataStore:
     Config: ClassVar[type]
 
     def describe(self) -> dict[str, Any]:
-        from zen_core.artifact_stores.base import mask_secrets
+        from zen_core.config import mask_secrets
 
         return {"flavor": self.FLAVOR, **mask_secrets(attrs.asdict(self.config))}
 
