@@ -82,7 +82,7 @@ def zen_config_sections() -> Mapping[str, type]:
 
 @hookspec
 def zen_before_step_run(step_run: StepRun) -> None:
-    """Called in the submitting process after a step run is recorded as running."""
+    """Called in the submitting process when a step run is about to execute (not when cached)."""
 
 
 @hookspec
