@@ -15,6 +15,7 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "tests"]
 
 PLUGINS = sorted(os.path.dirname(p) for p in glob.glob("plugins/*/pyproject.toml"))
+EXAMPLE_PLUGIN = "examples/zen_fraction"  # the worked example of docs/plugins.md
 
 
 def _install_system_packages(session: nox.Session) -> None:
@@ -34,8 +35,9 @@ def _install_system_packages(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite: the core and every plugin installed into one virtualenv."""
     _install_system_packages(session)
-    session.install("-e", ".[test]", *[arg for p in PLUGINS for arg in ("-e", f"{p}[test]")])
-    session.run("pytest", "tests", *PLUGINS, *session.posargs)
+    session.install("-e", ".[test]", "-e", EXAMPLE_PLUGIN,
+                    *[arg for p in PLUGINS for arg in ("-e", f"{p}[test]")])
+    session.run("pytest", "tests", EXAMPLE_PLUGIN, *PLUGINS, *session.posargs)
 
 
 @nox.session(name="tests-core")
