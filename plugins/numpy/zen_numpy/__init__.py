@@ -7,6 +7,7 @@ list``, every pipeline run) stays cheap for users who never touch an array.
 from __future__ import annotations
 
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import UnsafeArtifactError
@@ -27,6 +28,7 @@ SUMMARY_FILE = "summary.md"
 CHUNK_BYTES = 64 * 1024 * 1024  # bound on copies of non-contiguous arrays and on read calls
 STATS_SAMPLE = 1_000_000  # metadata statistics never look at more elements than this
 HIST_SAMPLE = 200_000
+_RENDER_LOCK = threading.Lock()
 MAX_HEADER = 1 << 24  # our own files: allow big structured-dtype headers
 
 
@@ -55,7 +57,25 @@ class NumpyArrayMaterializer(Materializer):
             self._write_npy(ARRAY_FILE, np.ma.getdata(data))
             self._write_npy(MASK_FILE, np.ma.getmaskarray(data))
         else:
+            self._start_histogram(data)  # renders while the data is written
             self._write_npy(ARRAY_FILE, data)
+
+    def _start_histogram(self, data: np.ndarray) -> None:
+        """Render the histogram PNG on a thread: matplotlib's ~0.1-0.3 s then overlaps the
+        write, whose file I/O and hashing release the GIL."""
+        if not (_is_numeric(data) and data.ndim in (1, 2) and data.size):
+            return
+        result: dict[str, Any] = {}
+
+        def render() -> None:
+            try:
+                result["png"] = _histogram_png(data)
+            except BaseException as exc:  # re-raised by save_visualizations
+                result["error"] = exc
+
+        thread = threading.Thread(target=render, name="zen-numpy-histogram", daemon=True)
+        thread.start()
+        self._histogram = (thread, result)
 
     def _write_npy(self, rel: str, array: np.ndarray) -> None:
         import numpy as np
@@ -141,7 +161,15 @@ class NumpyArrayMaterializer(Materializer):
 
     def save_visualizations(self, data: np.ndarray) -> dict[str, str]:
         if _is_numeric(data) and data.ndim in (1, 2) and data.size:
-            png = _histogram_png(data)
+            pending = self.__dict__.pop("_histogram", None)
+            if pending is None:
+                png = _histogram_png(data)
+            else:
+                thread, result = pending
+                thread.join()
+                if "error" in result:
+                    raise result["error"]
+                png = result["png"]
             if png is not None:
                 with self.open(HISTOGRAM_FILE, "wb") as f:
                     f.write(png)
@@ -323,12 +351,10 @@ def _sample_stats(data: np.ndarray) -> dict[str, Any]:
 
 def _histogram_png(data: np.ndarray) -> bytes | None:
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
     except ImportError:  # the `viz` extra is not installed: the markdown summary stands in
         return None
-    import io
-
     import numpy as np
 
     if isinstance(data, np.ma.MaskedArray):
@@ -336,6 +362,18 @@ def _histogram_png(data: np.ndarray) -> bytes | None:
     sample, exact = _sample(data, HIST_SAMPLE)
     values = sample.astype(np.float64, copy=False)
     values = values[np.isfinite(values)]
+    with _RENDER_LOCK:  # matplotlib's font and text caches are not thread-safe
+        return _render_histogram(data, sample, exact, values)
+
+
+def _render_histogram(data: np.ndarray, sample: np.ndarray, exact: bool,
+                      values: np.ndarray) -> bytes:
+    import io
+
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 3.5), dpi=80)  # no pyplot: no global state, no GUI backend
     fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)  # tight_layout is slow
     FigureCanvasAgg(fig)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import UnsafeArtifactError
@@ -26,7 +27,7 @@ DESCRIBE_FILE = "describe.html"
 SAMPLE_FILE = "sample.csv"
 META_KEY = b"zen_pandas"  # our own entry in the parquet schema metadata
 
-DESCRIBE_ROWS = 100_000  # describe() looks at an evenly spaced sample of at most this many rows
+DESCRIBE_ROWS = 20_000  # describe() looks at an evenly spaced sample of at most this many rows
 HEAD_ROWS = 10
 CSV_ROWS = 1_000
 
@@ -60,8 +61,22 @@ class PandasMaterializer(Materializer):
             self._refuse_or_pickle(data, exc)
             return
         self._null_counts = [col.null_count for col in table.columns[:frame.shape[1]]]
+        self._start_visualizations(data)  # rendered while pyarrow encodes (it releases the GIL)
         with self.open(DATA_FILE, "wb") as f:
             pq.write_table(table, f)  # default compression: snappy
+
+    def _start_visualizations(self, data: pd.DataFrame | pd.Series) -> None:
+        result: dict[str, Any] = {}
+
+        def render() -> None:
+            try:
+                result["files"] = _render_visualizations(data)
+            except BaseException as exc:  # re-raised by save_visualizations
+                result["error"] = exc
+
+        thread = threading.Thread(target=render, name="zen-pandas-visualizations", daemon=True)
+        thread.start()
+        self._pending_visualizations = (thread, result)
 
     def _refuse_or_pickle(self, data: Any, exc: _Unstorable) -> None:
         kind = type(data).__name__
@@ -152,33 +167,48 @@ class PandasMaterializer(Materializer):
         return meta
 
     def save_visualizations(self, data: pd.DataFrame | pd.Series) -> dict[str, str]:
-        import pandas as pd
+        pending = self.__dict__.pop("_pending_visualizations", None)
+        if pending is None:
+            files = _render_visualizations(data)
+        else:
+            thread, result = pending
+            thread.join()
+            if "error" in result:
+                raise result["error"]
+            files = result["files"]
+        out = {}
+        for rel, (content, kind) in files.items():
+            with self.open(rel, "wb") as f:
+                f.write(content)
+            out[self.path(rel)] = kind
+        return out
 
-        frame = data.to_frame() if isinstance(data, pd.Series) else data
-        sample = _even_rows(frame, DESCRIBE_ROWS)
-        parts = [f"<h3>{type(data).__name__}: {frame.shape[0]:,} rows &times; "
-                 f"{frame.shape[1]:,} columns</h3>"]
-        if frame.shape[1]:
-            import numpy as np
 
-            try:
-                with np.errstate(all="ignore"):  # inf values make quantiles warn
-                    described = sample.describe()
-            except (ValueError, TypeError):  # nothing describable
-                described = None
-            if described is not None:
-                note = "" if len(sample) == len(frame) else f" (on {len(sample):,} evenly spaced rows)"
-                parts += [f"<h4>describe(){note}</h4>", described.to_html(border=0)]
-        parts += [f"<h4>first {min(HEAD_ROWS, len(frame))} rows</h4>",
-                  frame.head(HEAD_ROWS).to_html(border=0)]
-        html = ("<!doctype html><html><head><meta charset='utf-8'></head><body>"
-                + "\n".join(parts) + "</body></html>")
-        with self.open(DESCRIBE_FILE, "wb") as f:
-            f.write(html.encode())
-        with self.open(SAMPLE_FILE, "wb") as f:
-            f.write(_even_rows(frame, CSV_ROWS).to_csv().encode())
-        return {self.path(DESCRIBE_FILE): VisualizationType.HTML,
-                self.path(SAMPLE_FILE): VisualizationType.CSV}
+def _render_visualizations(data: pd.DataFrame | pd.Series) -> dict[str, tuple[bytes, str]]:
+    """``{file: (content, kind)}``: describe() and the first rows as HTML, a CSV sample."""
+    import numpy as np
+    import pandas as pd
+
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    sample = _even_rows(frame, DESCRIBE_ROWS)
+    parts = [f"<h3>{type(data).__name__}: {frame.shape[0]:,} rows &times; "
+             f"{frame.shape[1]:,} columns</h3>"]
+    if frame.shape[1]:
+        try:
+            with np.errstate(all="ignore"):  # inf values make quantiles warn
+                described = sample.describe()
+        except (ValueError, TypeError):  # nothing describable
+            described = None
+        if described is not None:
+            note = "" if len(sample) == len(frame) else f" (on {len(sample):,} evenly spaced rows)"
+            parts += [f"<h4>describe(){note}</h4>", described.to_html(border=0)]
+    parts += [f"<h4>first {min(HEAD_ROWS, len(frame))} rows</h4>",
+              frame.head(HEAD_ROWS).to_html(border=0)]
+    html = ("<!doctype html><html><head><meta charset='utf-8'></head><body>"
+            + "\n".join(parts) + "</body></html>")
+    csv = _even_rows(frame, CSV_ROWS).to_csv()
+    return {DESCRIBE_FILE: (html.encode(), VisualizationType.HTML),
+            SAMPLE_FILE: (csv.encode(), VisualizationType.CSV)}
 
 
 # -- frames <-> Arrow tables -----------------------------------------------------------------

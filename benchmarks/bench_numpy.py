@@ -1,0 +1,159 @@
+"""zen-numpy: a 500 MB float64 array through a two-step pipeline vs raw np.save + np.load.
+
+    python benchmarks/bench_numpy.py            # timing and memory
+    python benchmarks/bench_numpy.py --mb 100   # a smaller array
+
+time:   step 1 returns the array (saved: .npy + hash + metadata + histogram), step 2 takes it
+        as input (loaded: header + readinto + hash check); cache disabled; the default stack
+        in a temporary ZEN_HOME. Raw: np.save + np.load of the same array to the same disk.
+        Target: pipeline <= 1.4x raw (medians of the runs, measured alternately).
+memory: peak RSS of a fresh process that builds the array and runs the pipeline once,
+        against the array's size. Target: <= 2.2x (the array, the loaded copy, and headroom).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = tempfile.mkdtemp(prefix="zen-bench-numpy-")
+
+
+def _setup_home() -> None:
+    os.environ["ZEN_HOME"] = os.path.join(ROOT, "zen_home")
+    os.makedirs(os.path.join(ROOT, "work"), exist_ok=True)
+    os.chdir(os.path.join(ROOT, "work"))  # no zen.toml in reach
+
+
+def _pipeline_factory(array):
+    from zen_core import pipeline, step
+
+    @step(enable_cache=False)
+    def produce() -> np.ndarray:
+        return array
+
+    @step(enable_cache=False)
+    def consume(data: np.ndarray) -> int:
+        return int(data.shape[0])
+
+    @pipeline(enable_cache=False)
+    def two_steps():
+        consume(produce())
+
+    return two_steps
+
+
+def _touch(array) -> None:
+    """Fault in and cache the payload untimed, so no timed section pays first-touch costs."""
+    for _ in range(3):
+        float(array[:: 4096].sum())
+        array.copy(order="K").sum()
+
+
+def bench_time(mb: int, runs: int) -> None:
+    _setup_home()
+    array = np.random.default_rng(0).standard_normal(mb * 1024 * 1024 // 8)
+    _touch(array)
+    two_steps = _pipeline_factory(array)
+    raw_path = os.path.join(ROOT, "raw.npy")
+
+    def raw() -> None:
+        np.save(raw_path, array)
+        loaded = np.load(raw_path)
+        assert loaded.shape == array.shape
+
+    def zen() -> None:
+        run = two_steps()
+        assert run.steps["consume"].outputs["output"].load() == array.shape[0]
+
+    raw()
+    zen()  # warm-up: imports, database, matplotlib fonts
+    raw_times, zen_times = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        raw()
+        raw_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        zen()
+        zen_times.append(time.perf_counter() - t)
+    raw_med, zen_med = statistics.median(raw_times), statistics.median(zen_times)
+    print(f"time: {array.nbytes / 2**20:.0f} MiB float64, {runs} runs each")
+    print(f"time:   raw np.save + np.load      median {raw_med:.3f} s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in raw_times)})")
+    print(f"time:   two-step pipeline          median {zen_med:.3f} s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in zen_times)})")
+    print(f"time:   ratio pipeline / raw = {zen_med / raw_med:.2f}x (target <= 1.4x)")
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes: VmHWM, which (unlike ru_maxrss on Linux) does not
+    inherit the parent's peak across fork + exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _peak_rss_child(mb: int) -> None:
+    """Runs in a fresh process: print the baseline, the array size and the peak RSS (bytes)."""
+    _setup_home()
+    import zen_numpy  # noqa: F401
+
+    import zen_core  # noqa: F401  - imports count in the baseline, not in the pipeline
+
+    baseline = _peak_rss()
+    array = np.full(mb * 1024 * 1024 // 8, 1.5)
+    two_steps = _pipeline_factory(array)
+    run = two_steps()
+    assert run.status == "completed"
+    peak = _peak_rss()
+    print(baseline, array.nbytes, peak)
+
+
+def bench_memory(mb: int, runs: int) -> None:
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, __file__, "--child", "--mb", str(mb)],
+                             capture_output=True, text=True, check=True)
+        results.append(tuple(int(x) for x in out.stdout.split()))
+    baseline = statistics.median(r[0] for r in results)
+    size = results[0][1]
+    peak = statistics.median(r[2] for r in results)
+    print(f"memory: fresh process per run, {runs} runs, array {size / 2**20:.0f} MiB")
+    print(f"memory:   interpreter + imports before the array: {baseline / 2**20:.0f} MiB")
+    print(f"memory:   peak RSS median {peak / 2**20:.0f} MiB = {peak / size:.2f}x the array "
+          f"(target <= 2.2x); above the interpreter: {(peak - baseline) / size:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    try:
+        if args.child:
+            _peak_rss_child(args.mb)
+            return
+        bench_time(args.mb, args.runs)
+        bench_memory(args.mb, max(3, args.runs // 2 + 1))
+    finally:
+        import shutil
+
+        shutil.rmtree(ROOT, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
