@@ -384,3 +384,17 @@ def _write_config(text: str) -> None:
     home = zen_home()
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(text)
+
+
+def test_module_class_defined_outside_an_importable_module_loads_in_the_same_process():
+    # a notebook or an exec'd script: the class's module cannot be imported by name
+    namespace = {"__name__": "not_an_importable_module", "nn": nn}
+    exec("class ScriptNet(nn.Module):\n"
+         "    def __init__(self):\n"
+         "        super().__init__()\n"
+         "        self.fc = nn.Linear(2, 2)\n", namespace)
+    net = namespace["ScriptNet"]()
+    save_artifact(net, "script_net")
+    loaded = load_artifact("script_net")
+    assert type(loaded) is namespace["ScriptNet"]
+    assert torch.equal(loaded.fc.weight, net.fc.weight)

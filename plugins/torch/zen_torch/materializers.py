@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import weakref
 from typing import Any
 
 from zen_core.errors import ConfigError, MaterializerError, UnsafeArtifactError
@@ -180,6 +181,7 @@ class ModuleMaterializer(Materializer):
 
         cls = type(data)
         info = {"class": qualified_name(cls), "training": bool(data.training)}
+        _saved_classes[info["class"]] = cls
         if _find_factory(cls) is None and not _builds_without_arguments(cls):
             if self.allow_pickle:
                 from zen_core.materializers.builtin import PickleMaterializer
@@ -199,7 +201,9 @@ class ModuleMaterializer(Materializer):
         with self.open(_MODULE_INFO, "rb") as f:
             info = json.loads(f.read())
         class_path = info["class"]
-        cls = import_object(class_path, what="module class")
+        cls = _known_class(class_path, data_type)
+        if cls is None:
+            cls = import_object(class_path, what="module class")
         factory = _find_factory(cls)
         if factory is not None:
             module = factory()
@@ -257,6 +261,17 @@ class ModuleMaterializer(Materializer):
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+# Module classes saved by this process: a class defined in a notebook or an exec'd script
+# loads back in the same process even where its module cannot be imported by name.
+_saved_classes: weakref.WeakValueDictionary[str, type] = weakref.WeakValueDictionary()
+
+
+def _known_class(class_path: str, data_type: Any) -> type | None:
+    if isinstance(data_type, type) and qualified_name(data_type) == class_path:
+        return data_type
+    return _saved_classes.get(class_path)
+
 
 
 def _builds_without_arguments(cls: type) -> bool:
