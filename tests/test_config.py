@@ -225,3 +225,17 @@ def test_plugin_tables_are_validated_by_the_plugin_class(zen_home):
     write(zen_home / "config.toml", "[plugins.mine]\nlevel = 2\n")
     check_plugin_tables(load_config(), pm)
     assert load_config().plugin_section("mine", Settings) == Settings(level=2)
+
+
+def test_a_string_is_not_a_list(zen_home):
+    import attrs
+
+    from zen_core.config import structure
+
+    @attrs.frozen
+    class Settings:
+        names: list[str] = attrs.field(factory=list)
+
+    assert structure({"names": ["a", "b"]}, Settings, source="f", path="p") == Settings(["a", "b"])
+    with pytest.raises(ConfigError, match=r"names = 'abc' is invalid.*expected a list"):
+        structure({"names": "abc"}, Settings, source="f", path="p")

@@ -5,8 +5,6 @@ with ``zenml`` replaced by ``zen_core``. Those needing pandas, numpy or
 scikit-learn run in the full test session, where those plugins are installed.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import Annotated, Tuple

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableSequence, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import attrs
 import cattrs
@@ -25,6 +25,20 @@ COMPONENT_KINDS = ("artifact_store", "metadata_store", "orchestrator")
 TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "stacks", "materializers", "plugins")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
+_SEQUENCES = (list, tuple, set, frozenset, Sequence, MutableSequence)
+
+
+@converter.register_structure_hook_factory(lambda t: (get_origin(t) or t) in _SEQUENCES)
+def _strict_sequence(t: Any) -> Any:
+    """cattrs would turn ``"abc"`` into ``["a", "b", "c"]`` for a ``list[str]``: refuse it."""
+    inner = cattrs.Converter(forbid_extra_keys=True).get_structure_hook(t)
+
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping):
+            raise TypeError(f"expected a list, got {type(value).__name__} {value!r}")
+        return inner(value, t)
+
+    return structure
 
 
 def zen_home() -> Path:
