@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import os
+import shutil
 from typing import Any
 
 import attrs
@@ -54,10 +56,18 @@ class LocalArtifactStore(ArtifactStore):
         return uri
 
     def discard_staging(self, uri: str) -> None:
-        """Empty a staging folder and keep it for the next save."""
-        for folder, dirs, files in os.walk(uri, topdown=False):
-            for name in files:
-                os.unlink(os.path.join(folder, name))
+        """Empty a staging folder and keep it for the next save.
+
+        Freeing a large file takes the filesystem a while, so big leftovers are
+        deleted in the background (a writer that dies first leaves them to prune).
+        """
+        files = [os.path.join(folder, name) for folder, _, names in os.walk(uri) for name in names]
+        if sum(os.path.getsize(f) for f in files) > _BACKGROUND_DELETE_BYTES:
+            _background().submit(shutil.rmtree, uri, True)
+            return
+        for path in files:
+            os.unlink(path)
+        for folder, _, _ in os.walk(uri, topdown=False):
             if folder != uri:
                 os.rmdir(folder)
         self._spare_staging.append(uri)
@@ -112,6 +122,17 @@ class LocalArtifactStore(ArtifactStore):
 
     def makedirs(self, uri: str) -> None:
         os.makedirs(uri, exist_ok=True)
+
+
+_BACKGROUND_DELETE_BYTES = 16 << 20
+_deleter: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _background() -> concurrent.futures.ThreadPoolExecutor:
+    global _deleter
+    if _deleter is None:
+        _deleter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="zen-delete")
+    return _deleter
 
 
 @hookimpl
