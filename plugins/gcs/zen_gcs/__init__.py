@@ -63,8 +63,8 @@ class GCSArtifactStoreConfig:
     retries: int = attrs.field(default=3, validator=_positive)
     connect_timeout: float = attrs.field(default=5.0, validator=_positive)
     read_timeout: float = attrs.field(default=60.0, validator=_positive)
-    block_size: int = attrs.field(default=16 * MiB, validator=_check_block_size)
-    max_concurrency: int = attrs.field(default=8, validator=_positive)
+    block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
+    max_concurrency: int = attrs.field(default=4, validator=_positive)
 
 
 @functools.cache

@@ -65,8 +65,8 @@ class S3ArtifactStoreConfig:
     retries: int = attrs.field(default=3, validator=_positive)
     connect_timeout: float = attrs.field(default=5.0, validator=_positive)
     read_timeout: float = attrs.field(default=60.0, validator=_positive)
-    block_size: int = attrs.field(default=16 * MiB, validator=_check_block_size)
-    max_concurrency: int = attrs.field(default=8, validator=_positive)
+    block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
+    max_concurrency: int = attrs.field(default=4, validator=_positive)
 
 
 class S3ArtifactStore(ObjectStoreArtifactStore):
@@ -128,7 +128,7 @@ class _MultipartWriter(io.RawIOBase):
         self._store = store
         self._uri = uri
         self._bucket, self._key = store._key(uri).split("/", 1)
-        self._part = bytearray()
+        self._part = bytearray()  # the part being filled, up to one block
         self._upload_id: str | None = None
         self._pending: deque[concurrent.futures.Future] = deque()
         self._parts: list[dict[str, Any]] = []
@@ -144,15 +144,15 @@ class _MultipartWriter(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        block = self._store.block_size
         try:
             with self._store._errors("write", self._uri):
                 pos = 0
                 while pos < len(view):
-                    take = min(block - len(self._part), len(view) - pos)
+                    size = self._part_size()
+                    take = min(size - len(self._part), len(view) - pos)
                     self._part += view[pos : pos + take]
                     pos += take
-                    if len(self._part) >= block:
+                    if len(self._part) == size:
                         self._send_part()
         except BaseException:
             self._failed = True  # close() then aborts instead of publishing a partial object
@@ -160,6 +160,11 @@ class _MultipartWriter(io.RawIOBase):
             raise
         self._size += len(view)
         return len(view)
+
+    def _part_size(self) -> int:
+        # S3 allows 10,000 parts: doubling the size every 1,000 parts reaches its 5 TiB limit
+        number = len(self._parts) + len(self._pending) + 1
+        return self._store.block_size << ((number - 1) // 1000)
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         return self._store.fs.call_s3(method, Bucket=self._bucket, Key=self._key, **kwargs)
@@ -170,6 +175,7 @@ class _MultipartWriter(io.RawIOBase):
         if self._upload_id is None:
             self._upload_id = self._call("create_multipart_upload", **self._extra)["UploadId"]
         number = len(self._parts) + len(self._pending) + 1
+        # immutable bytes: aiohttp copies a bytearray body when sending, but not bytes
         body, self._part = bytes(self._part), bytearray()
         coro = self._store.fs._call_s3("upload_part", Bucket=self._bucket, Key=self._key,
                                        PartNumber=number, UploadId=self._upload_id, Body=body)
@@ -177,7 +183,7 @@ class _MultipartWriter(io.RawIOBase):
         future.number = number  # type: ignore[attr-defined]
         self._pending.append(future)
         while len(self._pending) >= self._store.max_concurrency:
-            self._collect_one()
+            self._collect_one()  # bounds memory: at most max_concurrency blocks in flight
 
     def _collect_one(self) -> None:
         future = self._pending.popleft()
