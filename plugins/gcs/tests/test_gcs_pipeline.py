@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Tuple
+from typing import Annotated, Tuple  # noqa: UP035  (as the user guide writes it)
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ def process_data(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @step
-def split_dataset(df: pd.DataFrame) -> Tuple[
+def split_dataset(df: pd.DataFrame) -> Tuple[  # noqa: UP006
     Annotated[pd.DataFrame, "train_data"], Annotated[pd.DataFrame, "test_data"]
 ]:
     train = df.sample(frac=0.8, random_state=42)
@@ -35,7 +35,7 @@ def split_dataset(df: pd.DataFrame) -> Tuple[
 
 
 @step
-def to_arrays(df: pd.DataFrame) -> Tuple[Annotated[np.ndarray, "X"], Annotated[np.ndarray, "y"]]:
+def to_arrays(df: pd.DataFrame) -> tuple[Annotated[np.ndarray, "X"], Annotated[np.ndarray, "y"]]:
     return df[["feature_1", "feature_2", "feature_3"]].values, df["target"].values
 
 

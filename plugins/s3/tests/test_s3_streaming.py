@@ -119,6 +119,6 @@ def test_killed_writer_leaves_nothing_that_loads(small_blocks, zen_home):
     assert report.staging == [leftover.uri]
     assert list(store.iter_staging()) == []
     # the next run proceeds normally
-    av = save_artifact(b"after the crash", name="next")
+    save_artifact(b"after the crash", name="next")
     assert load_artifact("next") == b"after the crash" and client.get_artifact_version(
         "next").version == "1"
