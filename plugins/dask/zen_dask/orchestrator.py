@@ -396,6 +396,25 @@ def _execute(modules: tuple[tuple[str, str | None], ...], payload: bytes) -> Ste
 _worker_stores: dict[tuple[type, str], Any] = {}
 
 
+def _ensure_parents(name: str) -> None:
+    """Placeholder packages for a dotted module loaded from its file (say, a test module
+    that pytest named ``plugins.x.tests.test_y``), so unpickling can import the parents."""
+    import importlib
+    import types
+
+    parts = name.split(".")
+    for end in range(1, len(parts)):
+        parent = ".".join(parts[:end])
+        if parent in sys.modules:
+            continue
+        try:
+            importlib.import_module(parent)
+        except ImportError:
+            package = types.ModuleType(parent)
+            package.__path__ = []
+            sys.modules[parent] = package
+
+
 def _ensure_module(name: str, path: str | None) -> None:
     import importlib
     import importlib.util
@@ -409,6 +428,7 @@ def _ensure_module(name: str, path: str | None) -> None:
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is not None and spec.loader is not None:
             module = importlib.util.module_from_spec(spec)
+            _ensure_parents(name)
             sys.modules[name] = module
             try:
                 spec.loader.exec_module(module)

@@ -136,8 +136,9 @@ def test_bad_trusted_types_config_is_a_clear_error(zen_home, bad, shown):
     with pytest.raises(ConfigError) as info:
         load_artifact("f")
     message = str(info.value)
-    assert "config.toml" in message and "[plugins.sklearn] trusted_types" in message
-    assert shown in message and "TOML array" in message
+    assert "config.toml" in message and "plugins.sklearn" in message
+    assert "trusted_types" in message and shown in message
+    assert "TOML array" in message or "expected a list" in message
 
 
 def test_unknown_key_in_plugin_table_is_refused(zen_home):
