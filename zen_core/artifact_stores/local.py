@@ -88,11 +88,20 @@ class LocalArtifactStore(ArtifactStore):
         root = self._strip(uri)
         if os.path.isfile(root):
             return {os.path.basename(root): os.path.getsize(root)}
-        out = {}
-        for folder, _, files in os.walk(root):
-            for name in files:
-                path = os.path.join(folder, name)
-                out[os.path.relpath(path, root).replace(os.sep, "/")] = os.path.getsize(path)
+        out: dict[str, int] = {}
+        pending = [(root, "")]
+        while pending:  # scandir: one syscall per folder, file types without a stat each
+            folder, prefix = pending.pop()
+            try:
+                entries = os.scandir(folder)
+            except FileNotFoundError:
+                continue
+            with entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((entry.path, f"{prefix}{entry.name}/"))
+                    else:
+                        out[prefix + entry.name] = entry.stat().st_size
         return out
 
     def _strip(self, uri: str) -> str:
