@@ -36,3 +36,26 @@ class TestDictOnGCS(MaterializerContract):
     @pytest.fixture
     def value(self):
         return {"a": [1, 2.5, "x"], "b": {"nested": True}}
+
+
+def test_store_pickles_without_its_connection(gcs_store):
+    """Stores travel to workers (dask, other processes) and reconnect there."""
+    import pickle
+
+    with gcs_store.open(gcs_store.join("f.bin"), "wb") as f:
+        f.write(b"payload")
+    clone = pickle.loads(pickle.dumps(gcs_store))
+    assert clone._fs is None and clone.path == gcs_store.path
+    with clone.open(clone.join("f.bin"), "rb") as f:
+        assert f.read() == b"payload"
+
+
+def test_uris_carry_the_protocol(gcs_store):
+    bare = gcs_store.path[len("gs://"):]
+    assert gcs_store.path.startswith("gs://zen-test/")
+    assert gcs_store._strip("gcs://" + bare + "/x/") == gcs_store.path + "/x"
+    assert gcs_store.contains(bare + "/x") and gcs_store.contains("gcs://" + bare + "/x")
+    with gcs_store.open(bare + "/x/y.bin", "wb") as f:  # fsspec-style path without protocol
+        f.write(b"1")
+    uri = gcs_store.path + "/x/y.bin"
+    assert gcs_store.exists(uri) and gcs_store.list_files(gcs_store.path + "/x") == {"y.bin": 1}

@@ -67,10 +67,13 @@ class ObjectStoreArtifactStore(ArtifactStore):
     SERVICE: ClassVar[str]  # "S3", "GCS": for messages
     CREDENTIALS_FIX: ClassVar[str]  # how to give credentials, for messages
 
-    def __init__(self, config: Any) -> None:
-        super().__init__(config)
-        self.block_size = int(config.block_size)
-        self.max_concurrency = int(config.max_concurrency)
+    @property
+    def block_size(self) -> int:
+        return int(self.config.block_size)
+
+    @property
+    def max_concurrency(self) -> int:
+        return int(self.config.max_concurrency)
 
     # -- URIs ---------------------------------------------------------------------------------
 

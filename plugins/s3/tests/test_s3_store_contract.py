@@ -36,3 +36,26 @@ class TestDictOnS3(MaterializerContract):
     @pytest.fixture
     def value(self):
         return {"a": [1, 2.5, "x"], "b": {"nested": True}}
+
+
+def test_store_pickles_without_its_connection(s3_store):
+    """Stores travel to workers (dask, other processes) and reconnect there."""
+    import pickle
+
+    with s3_store.open(s3_store.join("f.bin"), "wb") as f:
+        f.write(b"payload")
+    clone = pickle.loads(pickle.dumps(s3_store))
+    assert clone._fs is None and clone.path == s3_store.path
+    with clone.open(clone.join("f.bin"), "rb") as f:
+        assert f.read() == b"payload"
+
+
+def test_uris_carry_the_protocol(s3_store):
+    bare = s3_store.path[len("s3://"):]
+    assert s3_store.path.startswith("s3://zen-test/")
+    assert s3_store._strip("s3a://" + bare + "/x/") == s3_store.path + "/x"
+    assert s3_store.contains(bare + "/x") and s3_store.contains("s3a://" + bare + "/x")
+    with s3_store.open(bare + "/x/y.bin", "wb") as f:  # fsspec-style path without protocol
+        f.write(b"1")
+    uri = s3_store.path + "/x/y.bin"
+    assert s3_store.exists(uri) and s3_store.list_files(s3_store.path + "/x") == {"y.bin": 1}
