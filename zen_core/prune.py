@@ -124,12 +124,9 @@ def _prune_leftovers(stack: Stack, report: PruneReport, dry_run: bool, grace: fl
         tick("objects", 1)
         if content_hash in known or uri in report.objects:
             continue
-        try:
-            mtime = store.fs.info(uri).get("mtime") or 0
-        except Exception:
-            mtime = 0
-        if isinstance(mtime, int | float) and now - mtime < grace:
-            continue
+        mtime = store.modified(uri)
+        if mtime is None or now - mtime < grace:
+            continue  # perhaps a step publishing right now, its metadata not yet written
         _remove(store, uri, report, report.objects, dry_run, ignore_errors)
 
 

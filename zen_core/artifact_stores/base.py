@@ -135,6 +135,13 @@ class ArtifactStore:
             out[rel] = int(info.get("size") or 0)
         return out
 
+    def modified(self, uri: str) -> float | None:
+        """When ``uri`` last changed (seconds since the epoch), or ``None`` if unknown."""
+        try:
+            return _as_timestamp(self.fs.info(uri).get("mtime"))
+        except FileNotFoundError:
+            return None
+
     def size_of(self, uri: str) -> int:
         return sum(self.list_files(uri).values())
 

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from zen_core.plugins import hookimpl
-from zen_s3._object_store import MiB, ObjectStoreArtifactStore, _quietly
+from zen_core.artifact_stores.object_store import MiB, ObjectStoreArtifactStore, call_quietly
 
 __all__ = ["S3ArtifactStore", "S3ArtifactStoreConfig"]
 
@@ -266,7 +266,7 @@ class _MultipartWriter(io.RawIOBase):
         self._pending.clear()
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
-            _quietly(lambda: self._call("abort_multipart_upload", UploadId=upload_id))
+            call_quietly(lambda: self._call("abort_multipart_upload", UploadId=upload_id))
 
 
 @hookimpl

@@ -1,8 +1,8 @@
-"""What the S3 and GCS stores share: canonical URIs, streaming reads, server-side publish,
-and errors that name the store, the URI and the cause.
+"""A base for artifact stores on object storage (zen-s3, zen-gcs and the like).
 
-The same file ships in ``zen_s3`` and ``zen_gcs`` (neither plugin may depend on the
-other); keep the two copies identical. Nothing here imports s3fs or gcsfs.
+Canonical URIs, streaming ranged reads, server-side publish, and errors that
+name the store, the URI and the cause. Subclasses build the fsspec filesystem
+and map their backend's error codes; nothing here imports s3fs or gcsfs.
 """
 
 from __future__ import annotations
@@ -211,6 +211,15 @@ class ObjectStoreArtifactStore(ArtifactStore):
         key = self._key(uri)
         found = self.fs.find(key, detail=True)
         return {p: info for p, info in found.items() if info.get("type") != "directory"}
+
+    def modified(self, uri: str) -> float | None:
+        """The newest modification time of the objects under ``uri`` (folders have none)."""
+        with self._errors("list", uri):
+            found = self._find(uri)
+        times = [_as_timestamp(info.get("mtime") or info.get("LastModified")
+                               or info.get("updated")) for info in found.values()]
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
 
     def list_files(self, uri: str) -> dict[str, int]:
         with self._errors("list", uri):
@@ -432,13 +441,13 @@ class _ChunkingWriter(io.RawIOBase):
             with self._store._errors("write", self._uri):
                 self._raw.close()
         except BaseException:
-            _quietly(getattr(self._raw, "discard", None))
+            call_quietly(getattr(self._raw, "discard", None))
             raise
         finally:
             super().close()
 
 
-def _quietly(fn: Callable[[], Any] | None) -> None:
+def call_quietly(fn: Callable[[], Any] | None) -> None:
     if fn is None:
         return
     try:
