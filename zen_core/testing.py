@@ -38,6 +38,7 @@ from zen_core.errors import (
     MaterializerError,
 )
 from zen_core.materializers.base import Materializer, qualified_name
+from zen_core.materializers.builtin import BytesMaterializer
 from zen_core.materializers.registry import MaterializerRegistry
 from zen_core.metadata_stores.base import MetadataStore, NewArtifactVersion
 from zen_core.models import ExecutionStatus, PipelineRun, StepRun
@@ -172,22 +173,22 @@ class ArtifactStoreContract:
         assert artifact_store.list_files(artifact_store.join("user")) == {"a/b.bin": 5}
 
     def test_publish_moves_staging_to_content_address(self, artifact_store: ArtifactStore) -> None:
-        stored = save_data(artifact_store, _Bytes, b"x" * 1000, allow_pickle=False, label="'t'")
+        stored = save_data(artifact_store, BytesMaterializer, b"x" * 1000, allow_pickle=False, label="'t'")
         assert stored.uri == artifact_store.object_uri(stored.content_hash)
         assert artifact_store.exists(stored.uri)
         assert dict(artifact_store.iter_objects()) == {stored.content_hash: stored.uri}
         _assert_no_staged_data(artifact_store)
 
     def test_identical_content_is_stored_once(self, artifact_store: ArtifactStore) -> None:
-        a = save_data(artifact_store, _Bytes, b"same", allow_pickle=False, label="'a'")
-        b = save_data(artifact_store, _Bytes, b"same", allow_pickle=False, label="'b'")
+        a = save_data(artifact_store, BytesMaterializer, b"same", allow_pickle=False, label="'a'")
+        b = save_data(artifact_store, BytesMaterializer, b"same", allow_pickle=False, label="'b'")
         assert a.uri == b.uri
         assert len(dict(artifact_store.iter_objects())) == 1
         _assert_no_staged_data(artifact_store)
 
     def test_load_verifies(self, artifact_store: ArtifactStore) -> None:
-        stored = save_data(artifact_store, _Bytes, b"payload", allow_pickle=False, label="'p'")
-        registry = MaterializerRegistry([("t", _Bytes)])
+        stored = save_data(artifact_store, BytesMaterializer, b"payload", allow_pickle=False, label="'p'")
+        registry = MaterializerRegistry([("t", BytesMaterializer)])
         kwargs = dict(uri=stored.uri, materializer=stored.materializer, type_path=stored.type,
                       allow_pickle=False, label="'p'")
         assert load_data(artifact_store, registry, files=stored.files, **kwargs) == b"payload"
@@ -227,24 +228,12 @@ def _assert_no_staged_data(store: ArtifactStore) -> None:
     assert all(files == {} for files in leftovers.values()), leftovers
 
 
-class _Bytes(Materializer):
-    ASSOCIATED_TYPES = (bytes,)
-
-    def save(self, data: bytes) -> None:
-        with self.open("data.bin", "wb") as f:
-            f.write(data)
-
-    def load(self, data_type: type) -> bytes:
-        with self.open("data.bin", "rb") as f:
-            return f.read()
-
-
 # -- metadata stores ---------------------------------------------------------------------------
 
 
 def _stored(content: str = "x") -> StoredData:
     return StoredData(uri=f"mem://{content}", content_hash=content.ljust(32, "0"), size=1,
-                      files={"f": [1, "0"]}, materializer=qualified_name(_Bytes),
+                      files={"f": [1, "0"]}, materializer=qualified_name(BytesMaterializer),
                       materializer_version="1", type="builtins.bytes", artifact_type="data",
                       metadata={"k": 1}, visualizations={})
 
