@@ -99,7 +99,7 @@ def test_code_change_misses():
         s = make(version)
 
         @pipeline(name="evolve")
-        def p():
+        def p(s=s):
             s()
 
         run = p()

@@ -22,7 +22,8 @@ _EXPORTS = {
     "Client": "zen_core.client",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["ArtifactConfig", "Client", "load_artifact", "pipeline", "register_artifact",
+           "save_artifact", "step"]
 
 if TYPE_CHECKING:
     from zen_core.artifact_config import ArtifactConfig

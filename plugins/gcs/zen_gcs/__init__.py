@@ -14,9 +14,9 @@ from typing import Any
 
 import attrs
 
+from zen_core.artifact_stores.object_store import MiB, ObjectStoreArtifactStore
 from zen_core.errors import StoreError
 from zen_core.plugins import hookimpl
-from zen_core.artifact_stores.object_store import MiB, ObjectStoreArtifactStore
 
 __all__ = ["GCSArtifactStore", "GCSArtifactStoreConfig"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import attrs
 
-from zen_core.plugins import hookimpl
 from zen_core.artifact_stores.object_store import MiB, ObjectStoreArtifactStore, call_quietly
+from zen_core.plugins import hookimpl
 
 __all__ = ["S3ArtifactStore", "S3ArtifactStoreConfig"]
 
