@@ -95,10 +95,14 @@ def test_sigkill_mid_write_leaves_nothing_visible_and_next_run_proceeds(tmp_path
         assert proc.poll() is None, "the pipeline process ended before the write started"
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    client = Client()
+    # completions are group-committed within milliseconds; kill once the first is recorded
+    while not any(s.name == "crashing::first::output" for s in client.list_artifacts()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    client = Client()
     names = {s.name for s in client.list_artifacts()}
     assert names == {"crashing::first::output"}  # the half-written output is not visible
     store = client.active_stack.artifact_store

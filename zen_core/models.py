@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -18,6 +20,15 @@ if TYPE_CHECKING:
     from zen_core.lineage import LineageGraph
 
 _UNSET: Any = object()
+
+
+def new_id() -> str:
+    """A 32-hex-digit id that sorts by creation time (like UUIDv7).
+
+    Time-ordered ids land next to each other in database indexes, so a commit
+    touches a few pages instead of one random page per index.
+    """
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 
 # Artifact versions loaded while a step runs, so they enter its lineage.
 loaded_in_step: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 from collections.abc import Mapping
 
@@ -13,9 +14,11 @@ NAME_RULE = ("artifact names may not be empty, '.' or '..', and may not contain 
 BUILTIN_PLACEHOLDERS = ("date", "time")
 
 
+_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
 def validate_name(name: str) -> str:
-    if (not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name
-            or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+    if not isinstance(name, str) or name in ("", ".", "..") or _FORBIDDEN.search(name):
         raise ArtifactNameError(f"invalid artifact name {name!r}: {NAME_RULE}.", name=name)
     return name
 

@@ -6,14 +6,11 @@ step needs to run (cache), what it receives, and records what it produced.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import threading
 import time
 import traceback
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zen_core.compose import Invocation, compose
@@ -25,7 +22,7 @@ from zen_core.log import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.materializers.registry import get_registry
 from zen_core.metadata_stores.base import NewArtifactVersion
-from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
+from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import get_plugin_manager
 from zen_core.signatures import materializer_type
@@ -80,20 +77,11 @@ class RunDriver:
         now = time.time()
         stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
         self.run_record = PipelineRun(
-            id=uuid.uuid4().hex, name=f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
+            id=new_id(), name=f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
             status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
         self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
         self._step_runs: dict[str, StepRun] = {}
         self.failures: list[tuple[str, BaseException]] = []
-        # Write-behind: step runs that started or were cached are recorded with the next
-        # write (a completion, a failure, the run's end), or by the flusher thread once
-        # they have waited FLUSH_AFTER_S. One commit per step instead of two keeps the
-        # per-step overhead low, while a long step still shows as running within a moment.
-        self._unrecorded: list[tuple[StepRun, dict[str, str], dict[str, Any],
-                                     dict[str, str] | None, float]] = []
-        self._write_lock = threading.Lock()
-        self._done = threading.Event()
-        self._flusher: threading.Thread | None = None
 
     # -- the run -----------------------------------------------------------------
 
@@ -104,16 +92,12 @@ class RunDriver:
         try:
             self.stack.orchestrator.run(self)
         except BaseException as exc:
-            self._stop_flusher()
-            with self._recording():
-                self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
-                                      error=f"{type(exc).__name__}: {exc}")
+            self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
+                                  error=f"{type(exc).__name__}: {exc}")
             self.log.error("run.failed", run=self.run_record.name, error=f"{type(exc).__name__}: {exc}")
             raise
-        self._stop_flusher()
         finished = time.time()
-        with self._recording():
-            self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
+        self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
         self.log.info("run.finished", run=self.run_record.name,
                       duration=f"{finished - self.run_record.created:.3f}s")
         from zen_core.client import Client
@@ -143,7 +127,7 @@ class RunDriver:
         parts = self._cache_parts(node, inputs, plans, used_subs)
         cache_key = _digest(parts)
         step_run = StepRun(
-            id=uuid.uuid4().hex, run_id=self.run_record.id, name=node.id, step_name=node.step.name,
+            id=new_id(), run_id=self.run_record.id, name=node.id, step_name=node.step.name,
             pipeline_name=self.pipeline.name, status=ExecutionStatus.RUNNING, params=node.params,
             cache_key=cache_key, cache_miss=None, started=time.time(), finished=None, error=None,
             original_step_run_id=None)
@@ -156,8 +140,9 @@ class RunDriver:
                 step_run.status = ExecutionStatus.CACHED
                 step_run.finished = step_run.started
                 step_run.original_step_run_id = original.id
-                self._record_later(step_run, input_ids, parts,
-                                   {key: av.id for key, av in outputs.items()})
+                with self.store.transaction(group=True):
+                    self.store.create_step_run(step_run, input_ids, parts,
+                                               {key: av.id for key, av in outputs.items()})
                 for plan in plans:
                     self._outputs[(node.id, plan.io_name)] = outputs[plan.key]
                 self._step_runs[node.id] = step_run
@@ -173,7 +158,8 @@ class RunDriver:
                                                                      plan.version):
                 raise ArtifactVersionExistsError.taken(plan.artifact_name, plan.version,
                                                        where=f"step {node.id!r}: ")
-        self._record_later(step_run, input_ids, parts, None)
+        with self.store.transaction(group=True):
+            self.store.create_step_run(step_run, input_ids, parts)
         self._step_runs[node.id] = step_run
         self.hook.zen_before_step_run(step_run=step_run)
         self.log.debug("step.started", step=node.id, reason=step_run.cache_miss)
@@ -192,7 +178,7 @@ class RunDriver:
             origin="step", producer_step_run_id=step_run.id, run_id=self.run_record.id))
             for plan, stored in result.outputs]
         loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
-        with self._recording():
+        with self.store.transaction(group=True):
             created = self.store.complete_step_run(step_run.id, outputs=news, extra_inputs=loaded,
                                                    finished=result.finished)
         for (plan, _), av in zip(result.outputs, created):
@@ -211,61 +197,11 @@ class RunDriver:
         if step_run is None:
             return
         text = "".join(traceback.format_exception(exc))
-        with self._recording():
-            self.store.fail_step_run(step_run.id, text, time.time())
+        self.store.fail_step_run(step_run.id, text, time.time())
         step_run.status = ExecutionStatus.FAILED
         step_run.error = text
         self.hook.zen_on_step_error(step_run=step_run, exception=exc)
         self.log.error("step.failed", step=node.id, error=f"{type(exc).__name__}: {exc}")
-
-    # -- write-behind recording -------------------------------------------------------
-
-    FLUSH_AFTER_S = 0.2
-
-    def _record_later(self, step_run: StepRun, inputs: dict[str, str], parts: dict[str, Any],
-                      outputs: dict[str, str] | None) -> None:
-        with self._write_lock:
-            self._unrecorded.append((step_run, inputs, parts, outputs, time.monotonic()))
-        if self._flusher is None:
-            self._flusher = threading.Thread(target=self._flush_periodically,
-                                             name=f"zen-record-{self.run_record.id[:8]}",
-                                             daemon=True)
-            self._flusher.start()
-
-    @contextlib.contextmanager
-    def _recording(self) -> Iterator[None]:
-        """One transaction: the step runs waiting to be recorded, then the caller's write."""
-        with self._write_lock, self.store.transaction():
-            self._flush_unrecorded()
-            yield
-
-    def _flush_unrecorded(self) -> None:
-        for step_run, inputs, parts, outputs, _ in self._unrecorded:
-            status = step_run.status
-            if outputs is None:  # recorded as running; the caller's write completes it
-                step_run.status = ExecutionStatus.RUNNING
-            try:
-                self.store.create_step_run(step_run, inputs, parts, outputs)
-            finally:
-                step_run.status = status
-        self._unrecorded.clear()
-
-    def _flush_periodically(self) -> None:
-        while not self._done.wait(self.FLUSH_AFTER_S / 2):
-            with self._write_lock:
-                due = self._unrecorded and (
-                    time.monotonic() - self._unrecorded[0][-1] >= self.FLUSH_AFTER_S)
-            if due:
-                try:
-                    with self._recording():
-                        pass
-                except Exception as exc:  # the next foreground write retries and raises
-                    self.log.warning("step.record_deferred", error=str(exc))
-
-    def _stop_flusher(self) -> None:
-        self._done.set()
-        if self._flusher is not None:
-            self._flusher.join()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -313,7 +249,8 @@ class RunDriver:
     def _cache_hit(self, cache_key: str, plans: list[OutputPlan]
                    ) -> tuple[StepRun, dict[str, ArtifactVersion]] | None:
         wanted = {p.key for p in plans}
-        for original, outputs in self.store.find_cache_candidates(cache_key):
+        for original in self.store.find_cache_candidates(cache_key):
+            outputs = self.store.step_io(original.id)[1]
             if set(outputs) != wanted and not (not outputs and plans and all(
                     p.materializer is None for p in plans)):
                 continue

@@ -87,13 +87,19 @@ class MetadataStore:
     def fail_step_run(self, step_run_id: str, error: str, finished: float) -> None:
         raise NotImplementedError
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """Group several writes into one transaction (each write is atomic on its own)."""
+    def transaction(self, group: bool = False) -> contextlib.AbstractContextManager[None]:
+        """Group several writes into one transaction (each write is atomic on its own).
+
+        ``group=True`` allows the store to commit it later together with the writes that
+        follow shortly (group commit); reads in this process see it at once.
+        """
         return contextlib.nullcontext()
 
-    def find_cache_candidates(self, cache_key: str,
-                              limit: int = 3) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
-        """Earlier successful step runs with this key, newest first, with their outputs."""
+    def flush(self) -> None:
+        """Commit any writes held for group commit."""
+
+    def find_cache_candidates(self, cache_key: str, limit: int = 3) -> list[StepRun]:
+        """Earlier successful step runs with this key, newest first (outputs via step_io)."""
         raise NotImplementedError
 
     def previous_step_run(self, pipeline_name: str, invocation_id: str

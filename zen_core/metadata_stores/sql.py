@@ -9,12 +9,13 @@ so numbers stay unique and gap-free: an aborted write rolls its number back.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import threading
 import time
-import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError
 from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
-from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
+from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 
 SCHEMA_VERSION = 1
 
@@ -64,7 +65,6 @@ MIGRATIONS: list[list[str]] = [
             run_id TEXT, origin TEXT NOT NULL, UNIQUE (name, version))""",
         "CREATE INDEX ix_av_name ON artifact_versions (name, seq)",
         "CREATE INDEX ix_av_hash ON artifact_versions (content_hash)",
-        "CREATE INDEX ix_av_producer ON artifact_versions (producer_step_run_id)",
         """CREATE TABLE step_artifacts (
             step_run_id TEXT NOT NULL, direction TEXT NOT NULL, io_name TEXT NOT NULL,
             artifact_version_id TEXT NOT NULL, PRIMARY KEY (step_run_id, direction, io_name))""",
@@ -81,10 +81,6 @@ _RUN_COLS = "seq, id, name, pipeline_name, status, created, finished, params, er
 _SUCCESS = (ExecutionStatus.COMPLETED.value, ExecutionStatus.CACHED.value)
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
 class SQLMetadataStore(MetadataStore):
     dialect: Dialect
 
@@ -93,7 +89,10 @@ class SQLMetadataStore(MetadataStore):
         self._conn: Any = None
         self._pid = -1
         self._lock = threading.RLock()
-        self._txn: Any = None  # the open write transaction's cursor, when grouping writes
+        self._txn: Any = None  # the cursor of the write (or transaction()) under way
+        self._group: Any = None  # (cursor, raw cursor, opened at) of an open group commit
+        self._committer: threading.Thread | None = None
+        _open_stores.add(self)
 
     # -- connection and transactions ------------------------------------------
 
@@ -106,6 +105,7 @@ class SQLMetadataStore(MetadataStore):
 
     def _connection(self) -> Any:
         if self._conn is None or self._pid != os.getpid():  # never share across fork
+            self._group = self._txn = None  # the parent's, if forked
             self._conn = self._connect()
             self._pid = os.getpid()
             self._migrate()
@@ -114,6 +114,7 @@ class SQLMetadataStore(MetadataStore):
     def close(self) -> None:
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
+                self._commit_group()
                 self._conn.close()
             self._conn = None
 
@@ -123,36 +124,86 @@ class SQLMetadataStore(MetadataStore):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
-        self._txn = None
+        self._txn = self._group = self._committer = None
 
     def _sql(self, query: str) -> str:
         return query if self.dialect.placeholder == "?" else query.replace("?", "%s")
 
+    # Group commit: writes marked ``group=True`` may wait up to GROUP_COMMIT_S in one open
+    # transaction, so a chain of quick steps shares commits. Each write is a savepoint (a
+    # failing write undoes only itself); a write not marked, a close, or the committer
+    # thread ends the group. Readers on this connection see the writes at once; other
+    # processes within GROUP_COMMIT_S. A killed process loses only uncommitted groups,
+    # and with them the version numbers they took, so numbering stays gap-free.
+    GROUP_COMMIT_S = 0.0
+
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Any]:
+    def _write(self, group: bool = False) -> Iterator[Any]:
         with self._lock:
             if self._txn is not None:  # inside transaction(): join it
                 yield self._txn
                 return
-            cur = self._connection().cursor()
-            cur.execute(self.dialect.begin_write)
-            self._txn = _Cursor(cur, self._sql)
+            if self._group is None:
+                raw = self._connection().cursor()
+                raw.execute(self.dialect.begin_write)
+                self._group = (_Cursor(raw, self._sql), raw, time.monotonic())
+            cur = self._group[0]
+            cur.execute("SAVEPOINT zen_write")
+            self._txn = cur
             try:
-                yield self._txn
+                yield cur
             except BaseException:
                 self._txn = None
-                cur.execute("ROLLBACK")
-                cur.close()
+                try:
+                    cur.execute("ROLLBACK TO zen_write")
+                    cur.execute("RELEASE zen_write")
+                finally:
+                    self._commit_group()  # what earlier writes of the group did stays
                 raise
             self._txn = None
+            cur.execute("RELEASE zen_write")
+            if group and self.GROUP_COMMIT_S > 0 and (
+                    time.monotonic() - self._group[2] < self.GROUP_COMMIT_S):
+                self._start_committer()
+            else:
+                self._commit_group()
+
+    def _commit_group(self) -> None:
+        group, self._group = self._group, None
+        if group is not None:
             try:
-                cur.execute("COMMIT")
+                group[1].execute("COMMIT")
             finally:
-                cur.close()
+                group[1].close()
+
+    def _start_committer(self) -> None:
+        if self._committer is None or not self._committer.is_alive():
+            self._committer = threading.Thread(target=self._commit_periodically,
+                                               name="zen-group-commit", daemon=True)
+            self._committer.start()
+
+    def _commit_periodically(self) -> None:
+        """Commit the open group once it has waited GROUP_COMMIT_S; stop when none is open."""
+        while True:
+            with self._lock:
+                if self._group is None:
+                    return
+                remaining = self._group[2] + self.GROUP_COMMIT_S - time.monotonic()
+                if remaining <= 0:
+                    try:
+                        self._commit_group()
+                    except Exception:  # the next write reports the problem
+                        pass
+                    return
+            time.sleep(remaining)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._commit_group()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._write():
+    def transaction(self, group: bool = False) -> Iterator[None]:
+        with self._write(group):
             yield
 
     @contextlib.contextmanager
@@ -312,16 +363,14 @@ class SQLMetadataStore(MetadataStore):
             cur.execute("UPDATE step_runs SET status = ?, finished = ?, error = ? WHERE id = ?",
                         (ExecutionStatus.FAILED.value, finished, error, step_run_id))
 
-    def find_cache_candidates(self, cache_key: str,
-                              limit: int = 3) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
+    def find_cache_candidates(self, cache_key: str, limit: int = 3) -> list[StepRun]:
         with self._read() as cur:
             cur.execute(
                 f"SELECT {_SR_COLS} FROM step_runs WHERE cache_key = ? AND status IN (?, ?) "
                 f"ORDER BY seq DESC LIMIT {int(limit)}",
                 (cache_key, *_SUCCESS),
             )
-            runs = [_step_run(r) for r in cur.fetchall()]
-            return [(run, self._io(cur, run.id)[1]) for run in runs]
+            return [_step_run(r) for r in cur.fetchall()]
 
     def previous_step_run(self, pipeline_name: str, invocation_id: str
                           ) -> tuple[StepRun, dict[str, Any]] | None:
@@ -508,6 +557,18 @@ class SQLMetadataStore(MetadataStore):
                             f"WHERE content_hash IN ({marks}) GROUP BY content_hash", chunk)
                 counts.update((r[0], int(r[1])) for r in cur.fetchall())
         return counts
+
+
+_open_stores: weakref.WeakSet[SQLMetadataStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_stores() -> None:
+    for store in list(_open_stores):
+        try:
+            store.flush()
+        except Exception:
+            pass
 
 
 class _Cursor:

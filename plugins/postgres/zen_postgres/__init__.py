@@ -349,9 +349,10 @@ class PostgresMetadataStore(SQLMetadataStore):
                 raise
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, group: bool = False) -> Iterator[None]:
         """Writes in this thread until the block ends share one transaction; other threads
-        keep their own connections and see the writes once committed."""
+        keep their own connections and see the writes once committed. Commits are not
+        grouped across blocks here (``group`` is accepted and ignored)."""
         with self._write():
             yield
 
