@@ -355,3 +355,12 @@ def test_artifact_config_names_versions_and_tags():
     av = run.steps["model"].outputs["my_model"]
     assert (av.name, av.version, av.tags) == ("my_model", "1.0", ["prod"])
     assert Client().get_artifact_version("my_model", "1.0").load() == {"w": 1}
+
+
+def test_wrong_pipeline_arguments_are_refused_clearly():
+    @pipeline
+    def p(rate: float):
+        single()
+
+    with pytest.raises(CompositionError, match=r"pipeline 'p':.*rate"):
+        p()

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 def run_pipeline(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> PipelineRun:
     config = load_config()
     stack = get_stack(config)
+    params = _json_params(pipeline, args, kwargs)  # refuses wrong arguments before composing
     composer = compose(pipeline, args, kwargs)
-    params = _json_params(pipeline, args, kwargs)
     return RunDriver(pipeline, composer.invocations, params, stack, config).run()
 
 
