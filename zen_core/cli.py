@@ -168,7 +168,7 @@ def run_list(pipeline: str | None, status: str | None, limit: int, as_json: bool
     runs = _client().list_pipeline_runs(pipeline_name=pipeline, status=status, limit=limit)
     if as_json:
         return _emit_json([r.to_dict() for r in runs])
-    _table([[r.id[:12], r.name, r.status, _when(r.created),
+    _table([[r.id, r.name, r.status, _when(r.created),
              "-" if r.duration is None else f"{r.duration:.2f}s"] for r in runs],
            ["ID", "NAME", "STATUS", "CREATED", "DURATION"])
 

@@ -34,7 +34,7 @@ class LineageGraph:
         node = self.nodes[node_id]
         if isinstance(node, ArtifactVersion):
             return f"artifact {node.name}:{node.version} ({node.type or '?'})"
-        return f"step {node.name} [{node.status}] in run {node.run_id[:8]}"
+        return f"step {node.name} [{node.status}] in run …{node.run_id[-8:]}"
 
     def render(self) -> str:
         """The graph as an indented tree from the root (shared nodes shown once)."""

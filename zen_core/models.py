@@ -26,7 +26,8 @@ def new_id() -> str:
     """A 32-hex-digit id that sorts by creation time (like UUIDv7).
 
     Time-ordered ids land next to each other in database indexes, so a commit
-    touches a few pages instead of one random page per index.
+    touches a few pages instead of one random page per index. Ids made close in
+    time share their first digits: shorten them from the end, not the start.
     """
     return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 

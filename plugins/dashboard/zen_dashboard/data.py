@@ -306,7 +306,7 @@ def lineage(client: Any, av: ArtifactVersion, direction: str, limit: int = LINEA
             drawn.append(Node(node_id, "artifact", node.name, f"version {node.version}", "",
                               version_url(node_id), highlight=node_id == av.id))
         else:
-            drawn.append(Node(node_id, "step", node.name, f"{node.status} · run {node.run_id[:8]}",
+            drawn.append(Node(node_id, "step", node.name, f"{node.status} · run …{node.run_id[-8:]}",
                               str(node.status), step_url(node_id)))
     return {"direction": direction, "root": av.id, "truncated": truncated, "limit": limit,
             "edges": [list(e) for e in dict.fromkeys(edges)],
