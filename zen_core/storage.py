@@ -88,7 +88,8 @@ def _complete_manifest(store: ArtifactStore, staging: str,
                        written: dict[str, list]) -> dict[str, list]:
     """Add files the materializer wrote past ``self.open`` (hashed by a read)."""
     on_disk = store.list_files(staging)
-    files = {rel: entry for rel, entry in written.items() if rel in on_disk}
+    # a file rewritten past self.open after it was hashed has another size: hash it again
+    files = {rel: entry for rel, entry in written.items() if on_disk.get(rel) == entry[0]}
     for rel in on_disk.keys() - files.keys():
         with store.open(f"{staging}/{rel}", "rb") as f:
             files[rel] = list(hash_stream(f))
