@@ -2,12 +2,16 @@
 
 xxh3-128 runs at memory speed, so hashing while writing and verifying while
 reading costs a few percent of the I/O instead of a second pass over the data.
+Large buffers are hashed on a helper thread while the next piece is written or
+read (xxhash releases the GIL), so on a multi-core machine the hash hides
+behind the I/O.
 A file's entry in an artifact's manifest is ``[size, hex_digest]``; the
 artifact's content hash is the hash of its sorted manifest.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,10 +19,19 @@ from typing import Any
 import xxhash
 
 CHUNK = 8 * 1024 * 1024
+_hashing_thread: concurrent.futures.ThreadPoolExecutor | None = None
 
 
 def new_hasher() -> Any:
     return xxhash.xxh3_128()
+
+
+def _in_background(hasher: Any, view: Any) -> concurrent.futures.Future:
+    """``hasher.update(view)`` on the helper thread (one thread: updates keep their order)."""
+    global _hashing_thread
+    if _hashing_thread is None:
+        _hashing_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="zen-hash")
+    return _hashing_thread.submit(hasher.update, view)
 
 
 def combine(files: Mapping[str, tuple[int, str] | list]) -> str:
@@ -69,8 +82,15 @@ class HashingWriter(io.RawIOBase):
         view = memoryview(data)
         if view.ndim != 1 or view.itemsize != 1 or not view.c_contiguous:
             view = view.cast("B") if view.c_contiguous else memoryview(bytes(view))
-        self._hasher.update(view)
-        self._raw.write(view)
+        if view.nbytes >= 2 * CHUNK:
+            hashed = _in_background(self._hasher, view)  # overlaps the write below
+            try:
+                self._raw.write(view)
+            finally:
+                hashed.result()
+        else:
+            self._hasher.update(view)
+            self._raw.write(view)
         self._size += view.nbytes
         return view.nbytes
 
@@ -134,15 +154,36 @@ class VerifyingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        raw_readinto = getattr(self._raw, "readinto", None)
-        if raw_readinto is not None:
-            n = raw_readinto(view) or 0
-        else:
-            data = self._raw.read(len(view))
-            n = len(data)
-            view[:n] = data
+        if view.nbytes >= 2 * CHUNK and self._pos == self._hashed:
+            return self._readinto_overlapped(view)
+        n = self._raw_readinto(view)
         self._consume(view, n)
         return n
+
+    def _raw_readinto(self, view: Any) -> int:
+        raw_readinto = getattr(self._raw, "readinto", None)
+        if raw_readinto is not None:
+            return raw_readinto(view) or 0
+        data = self._raw.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def _readinto_overlapped(self, view: Any) -> int:
+        """Read a large buffer piece by piece, hashing each piece while reading the next."""
+        done, pending = 0, []
+        try:
+            while done < view.nbytes:
+                n = self._raw_readinto(view[done : done + CHUNK])
+                if not n:
+                    break
+                pending.append(_in_background(self._hasher, view[done : done + n]))
+                done += n
+        finally:
+            for hashed in pending:
+                hashed.result()
+        self._hashed += done
+        self._pos += done
+        return done
 
     def seek(self, offset: int, whence: int = 0) -> int:
         pos = self._raw.seek(offset, whence)
