@@ -141,3 +141,41 @@ def test_concurrent_processes_get_unique_gap_free_versions(zen_home):
     for name in ("shared_counter", "contended::consume::output"):
         versions = sorted(int(v.version) for v in client.list_artifact_versions(name=name))
         assert versions == list(range(1, 41)), name
+
+
+def test_large_buffers_are_hashed_and_verified_while_streaming(tmp_path):
+    """Buffers over 16 MiB are hashed on a helper thread; the result must be the same."""
+    from zen_core.hashing import hash_stream
+    from zen_core.materializers import Materializer
+    from zen_core.materializers.registry import MaterializerRegistry
+    from zen_core.storage import load_data, save_data
+    from zen_core.testing import local_store
+
+    class Buffer(Materializer):
+        ASSOCIATED_TYPES = (bytearray,)
+
+        def save(self, data):
+            with self.open("data.bin", "wb") as f:
+                f.write(memoryview(data))
+
+        def load(self, data_type):
+            with self.open("data.bin", "rb") as f:
+                out = bytearray(self._expected["data.bin"][0])
+                f.readinto(out)
+            return out
+
+    store = local_store(tmp_path / "store")
+    payload = bytearray(os.urandom(1 << 20) * 40)
+    stored = save_data(store, Buffer, payload, allow_pickle=False, label="'big'")
+    path = Path(stored.uri) / "data.bin"
+    with open(path, "rb") as f:
+        assert stored.files["data.bin"] == list(hash_stream(f))
+    kwargs = dict(uri=stored.uri, materializer=stored.materializer, type_path=None,
+                  files=stored.files, allow_pickle=False, label="'big'", data_type=bytearray)
+    registry = MaterializerRegistry([("t", Buffer)])
+    assert load_data(store, registry, **kwargs) == payload
+    with open(path, "r+b") as f:
+        f.seek(len(payload) - 1)
+        f.write(bytes([payload[-1] ^ 1]))
+    with pytest.raises(IntegrityError, match="'big'"):
+        load_data(store, registry, **kwargs)

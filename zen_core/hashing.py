@@ -129,6 +129,13 @@ class VerifyingReader(io.RawIOBase):
         self._expected = (int(expected[0]), expected[1])
         self._hasher = new_hasher()
         self._hashed = 0  # bytes [0, _hashed) are in the hasher
+        # Overlapped reads split large reads into CHUNK pieces: good for local files,
+        # not for remote readers that make a request per read.
+        try:
+            raw.fileno()
+            self._local = True
+        except Exception:
+            self._local = False
         self._pos = 0
         self._on_mismatch = on_mismatch
 
@@ -154,7 +161,7 @@ class VerifyingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        if view.nbytes >= 2 * CHUNK and self._pos == self._hashed:
+        if view.nbytes >= 2 * CHUNK and self._pos == self._hashed and self._local:
             return self._readinto_overlapped(view)
         n = self._raw_readinto(view)
         self._consume(view, n)
