@@ -179,3 +179,20 @@ def test_large_buffers_are_hashed_and_verified_while_streaming(tmp_path):
         f.write(bytes([payload[-1] ^ 1]))
     with pytest.raises(IntegrityError, match="'big'"):
         load_data(store, registry, **kwargs)
+
+
+def test_a_forked_child_never_commits_its_parents_open_group(zen_home):
+    """Group commit holds a transaction open for a moment; a fork must not commit it."""
+    from zen_core.metadata_stores.base import NewArtifactVersion
+    from zen_core.testing import stored_data
+
+    store = Client().active_stack.metadata_store
+    with store.transaction(group=True):  # stays open for the group-commit window
+        store.create_artifact_version(NewArtifactVersion("grouped", stored_data()))
+    pid = os.fork()
+    if pid == 0:
+        store.flush()  # what atexit does in the child
+        os._exit(0)
+    os.waitpid(pid, 0)
+    store.flush()  # the parent's commit: fails if the child committed its transaction
+    assert Client().get_artifact_version("grouped").version == "1"

@@ -231,7 +231,8 @@ def _assert_no_staged_data(store: ArtifactStore) -> None:
 # -- metadata stores ---------------------------------------------------------------------------
 
 
-def _stored(content: str = "x") -> StoredData:
+def stored_data(content: str = "x") -> StoredData:
+    """A small StoredData for metadata-store tests (no real data behind it)."""
     return StoredData(uri=f"mem://{content}", content_hash=content.ljust(32, "0"), size=1,
                       files={"f": [1, "0"]}, materializer=qualified_name(BytesMaterializer),
                       materializer_version="1", type="builtins.bytes", artifact_type="data",
@@ -268,28 +269,28 @@ class MetadataStoreContract:
         assert metadata_store.get_run(run.id) is None
 
     def test_versions_count_up_per_name(self, metadata_store: MetadataStore) -> None:
-        versions = [metadata_store.create_artifact_version(NewArtifactVersion("a", _stored(str(i))))
+        versions = [metadata_store.create_artifact_version(NewArtifactVersion("a", stored_data(str(i))))
                     for i in range(3)]
         assert [v.version for v in versions] == ["1", "2", "3"]
-        other = metadata_store.create_artifact_version(NewArtifactVersion("b", _stored()))
+        other = metadata_store.create_artifact_version(NewArtifactVersion("b", stored_data()))
         assert other.version == "1"
         assert metadata_store.get_artifact_version("a").id == versions[-1].id
         assert metadata_store.get_artifact_version("a", "2").id == versions[1].id
 
     def test_pinned_versions(self, metadata_store: MetadataStore) -> None:
-        metadata_store.create_artifact_version(NewArtifactVersion("m", _stored(), version="1.0"))
-        assert metadata_store.create_artifact_version(NewArtifactVersion("m", _stored())).version == "1"
-        metadata_store.create_artifact_version(NewArtifactVersion("m", _stored(), version="7"))
-        assert metadata_store.create_artifact_version(NewArtifactVersion("m", _stored())).version == "8"
+        metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data(), version="1.0"))
+        assert metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data())).version == "1"
+        metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data(), version="7"))
+        assert metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data())).version == "8"
         with pytest.raises(ArtifactVersionExistsError, match=r"'m'.*'1.0'"):
-            metadata_store.create_artifact_version(NewArtifactVersion("m", _stored(), version="1.0"))
+            metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data(), version="1.0"))
         assert metadata_store.version_taken("m", "1.0")
         # the refused insert used no number
-        assert metadata_store.create_artifact_version(NewArtifactVersion("m", _stored())).version == "9"
+        assert metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data())).version == "9"
 
     def test_latest_is_most_recent_not_highest(self, metadata_store: MetadataStore) -> None:
-        metadata_store.create_artifact_version(NewArtifactVersion("l", _stored(), version="9"))
-        metadata_store.create_artifact_version(NewArtifactVersion("l", _stored(), version="2.0"))
+        metadata_store.create_artifact_version(NewArtifactVersion("l", stored_data(), version="9"))
+        metadata_store.create_artifact_version(NewArtifactVersion("l", stored_data(), version="2.0"))
         assert metadata_store.get_artifact_version("l").version == "2.0"
 
     def test_step_lifecycle_and_lineage(self, metadata_store: MetadataStore) -> None:
@@ -299,7 +300,7 @@ class MetadataStoreContract:
         metadata_store.create_step_run(producer, {}, {"code": "c"})
         [av] = metadata_store.complete_step_run(
             producer.id, outputs=[("output", NewArtifactVersion(
-                "data", _stored(), producer_step_run_id=producer.id, run_id=run.id))],
+                "data", stored_data(), producer_step_run_id=producer.id, run_id=run.id))],
             extra_inputs={}, finished=time.time())
         consumer = _step(run, "use", key="k2")
         metadata_store.create_step_run(consumer, {"df": av.id})
@@ -323,7 +324,7 @@ class MetadataStoreContract:
         metadata_store.create_step_run(producer, {})
         [av] = metadata_store.complete_step_run(
             producer.id, outputs=[("output", NewArtifactVersion(
-                "d", _stored(), producer_step_run_id=producer.id, run_id=first.id))],
+                "d", stored_data(), producer_step_run_id=producer.id, run_id=first.id))],
             extra_inputs={}, finished=time.time())
         cached = _step(second)
         cached.status = ExecutionStatus.CACHED
@@ -334,13 +335,13 @@ class MetadataStoreContract:
         assert [v.id for v in metadata_store.unreferenced_artifact_versions()] == [av.id]
 
     def test_saved_versions_are_never_unreferenced(self, metadata_store: MetadataStore) -> None:
-        metadata_store.create_artifact_version(NewArtifactVersion("s", _stored(), origin="saved"))
+        metadata_store.create_artifact_version(NewArtifactVersion("s", stored_data(), origin="saved"))
         assert metadata_store.unreferenced_artifact_versions() == []
 
     def test_delete_versions_and_hash_counts(self, metadata_store: MetadataStore) -> None:
-        a = metadata_store.create_artifact_version(NewArtifactVersion("h", _stored("same")))
-        metadata_store.create_artifact_version(NewArtifactVersion("h2", _stored("same")))
-        h = _stored("same").content_hash
+        a = metadata_store.create_artifact_version(NewArtifactVersion("h", stored_data("same")))
+        metadata_store.create_artifact_version(NewArtifactVersion("h2", stored_data("same")))
+        h = stored_data("same").content_hash
         assert metadata_store.content_hash_counts([h, "f" * 32]) == {h: 2}
         metadata_store.delete_artifact_versions([a.id])
         assert metadata_store.content_hash_counts([h]) == {h: 1}
@@ -348,7 +349,7 @@ class MetadataStoreContract:
 
     def test_list_artifacts(self, metadata_store: MetadataStore) -> None:
         for name in ("b", "a", "b"):
-            metadata_store.create_artifact_version(NewArtifactVersion(name, _stored()))
+            metadata_store.create_artifact_version(NewArtifactVersion(name, stored_data()))
         summary = {s.name: (s.versions, s.latest_version) for s in metadata_store.list_artifacts()}
         assert summary == {"a": (1, "1"), "b": (2, "2")}
         assert len(metadata_store.list_artifact_versions()) == 3

@@ -170,7 +170,7 @@ class SQLMetadataStore(MetadataStore):
 
     def _commit_group(self) -> None:
         group, self._group = self._group, None
-        if group is not None:
+        if group is not None and self._pid == os.getpid():  # a forked child leaves it alone
             try:
                 group[1].execute("COMMIT")
             finally:
@@ -560,6 +560,24 @@ class SQLMetadataStore(MetadataStore):
 
 
 _open_stores: weakref.WeakSet[SQLMetadataStore] = weakref.WeakSet()
+
+
+_inherited_connections: list[Any] = []
+
+
+def _reset_after_fork() -> None:
+    """In a forked child: fresh locks (a parent thread may have held one at the fork),
+    and no claim on the parent's connection or open group."""
+    for store in list(_open_stores):
+        store._lock = threading.RLock()
+        store._group = store._txn = store._committer = None
+        if store._conn is not None:
+            # never close it here: closing could checkpoint or remove the parent's WAL
+            _inherited_connections.append(store._conn)
+            store._conn = None
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 @atexit.register
