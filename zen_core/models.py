@@ -94,6 +94,8 @@ class ArtifactVersion(_Bound):
 
     @property
     def label(self) -> str:
+        if not self.version:  # handed to the next steps before its number was given
+            return f"{self.name!r} (id {self.id})"
         return f"{self.name!r} version {self.version!r}"
 
     def load(self) -> Any:

@@ -81,6 +81,7 @@ class RunDriver:
             status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
         self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
         self._step_runs: dict[str, StepRun] = {}
+        self._staged: dict[str, tuple[StepResult, list[tuple[OutputPlan, NewArtifactVersion]]]] = {}
         self.failures: list[tuple[str, BaseException]] = []
 
     # -- the run -----------------------------------------------------------------
@@ -172,16 +173,35 @@ class RunDriver:
         )
 
     def complete(self, node: Invocation, result: StepResult) -> None:
+        """Record a finished step: ``stage`` then ``record``."""
+        self.stage(node, result)
+        self.record(node)
+
+    def stage(self, node: Invocation, result: StepResult) -> None:
+        """Hand a finished step's outputs to the steps after it, before they are recorded.
+
+        An orchestrator may submit those steps first and ``record`` this one while they
+        run; the outputs keep the ids they are recorded with, so lineage links hold.
+        """
         step_run = self._step_runs[node.id]
-        news = [(plan.key, NewArtifactVersion(
+        news = [(plan, NewArtifactVersion(
             name=plan.artifact_name, data=stored, version=plan.version, tags=plan.tags,
             origin="step", producer_step_run_id=step_run.id, run_id=self.run_record.id))
             for plan, stored in result.outputs]
+        for plan, new in news:
+            self._outputs[(node.id, plan.io_name)] = new.preview()
+        self._staged[node.id] = (result, news)
+
+    def record(self, node: Invocation) -> None:
+        """Write a staged step's outputs and completion (one grouped transaction)."""
+        result, news = self._staged.pop(node.id)
+        step_run = self._step_runs[node.id]
         loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
         with self.store.transaction(group=True):
-            created = self.store.complete_step_run(step_run.id, outputs=news, extra_inputs=loaded,
-                                                   finished=result.finished)
-        for (plan, _), av in zip(result.outputs, created):
+            created = self.store.complete_step_run(
+                step_run.id, outputs=[(plan.key, new) for plan, new in news],
+                extra_inputs=loaded, finished=result.finished)
+        for (plan, _), av in zip(news, created):
             self._outputs[(node.id, plan.io_name)] = av
             self.hook.zen_after_artifact_saved(artifact_version=av)
         step_run.status = ExecutionStatus.COMPLETED

@@ -9,10 +9,13 @@ in portable SQL for SQLite (built in) and PostgreSQL (zen-postgres).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
+
+from zen_core.models import new_id
 
 if TYPE_CHECKING:
     from zen_core.models import ArtifactVersion, PipelineRun, StepRun
@@ -30,6 +33,21 @@ class NewArtifactVersion:
     origin: str = "step"
     producer_step_run_id: str | None = None
     run_id: str | None = None
+    id: str = attrs.field(factory=new_id)
+
+    def preview(self) -> ArtifactVersion:
+        """The version as it will be recorded (``version`` is ``""`` until a number is given)."""
+        from zen_core.models import ArtifactVersion
+
+        d = self.data
+        return ArtifactVersion(
+            id=self.id, name=self.name, version=self.version or "", uri=d.uri, type=d.type,
+            artifact_type=d.artifact_type, materializer=d.materializer,
+            materializer_version=d.materializer_version, content_hash=d.content_hash,
+            size=d.size, files=d.files, created=time.time(), tags=list(self.tags),
+            metadata=d.metadata, visualizations=d.visualizations,
+            producer_step_run_id=self.producer_step_run_id, run_id=self.run_id,
+            origin=self.origin)
 
 
 @attrs.frozen

@@ -438,15 +438,8 @@ class SQLMetadataStore(MetadataStore):
                     "artifact_names.last_number ELSE excluded.last_number END",
                     (new.name, int(version)),
                 )
-        d = new.data
-        av = ArtifactVersion(
-            id=new_id(), name=new.name, version=version, uri=d.uri, type=d.type,
-            artifact_type=d.artifact_type, materializer=d.materializer,
-            materializer_version=d.materializer_version, content_hash=d.content_hash,
-            size=d.size, files=d.files, created=time.time(), tags=list(new.tags),
-            metadata=d.metadata, visualizations=d.visualizations,
-            producer_step_run_id=new.producer_step_run_id, run_id=new.run_id, origin=new.origin,
-        )
+        av = new.preview()
+        av.version = version
         try:
             cur.execute(
                 "INSERT INTO artifact_versions (id, name, version, uri, type, artifact_type, "

@@ -219,24 +219,28 @@ class DaskOrchestrator(Orchestrator):
             futures[future.key] = future
             landed.add(future)
 
+        def submit_ready() -> None:
+            while ready:
+                node = by_id[ready.popleft()]
+                try:
+                    task = driver.prepare(node)
+                except Exception as exc:
+                    failed(node, exc)
+                    continue
+                if task is None:
+                    done(node.id)
+                else:
+                    submit(node, task, 0)
+
         try:
             while ready or running:
-                while ready:
-                    node = by_id[ready.popleft()]
-                    try:
-                        task = driver.prepare(node)
-                    except Exception as exc:
-                        failed(node, exc)
-                        continue
-                    if task is None:
-                        done(node.id)
-                    else:
-                        submit(node, task, 0)
+                submit_ready()
                 if not running:
                     break
                 batch = [landed.queue.get()]
                 while not landed.queue.empty():
                     batch.append(landed.queue.get_nowait())
+                staged: list[Invocation] = []
                 for future, value in batch:
                     node, task, attempt = running.pop(future.key)
                     futures.pop(future.key)
@@ -251,11 +255,17 @@ class DaskOrchestrator(Orchestrator):
                         failed(node, outcome)
                         continue
                     try:
-                        driver.complete(node, outcome)
+                        driver.stage(node, outcome)
                     except Exception as exc:
                         failed(node, exc)
                     else:
+                        staged.append(node)
                         done(node.id)
+                # Start the steps these results unblock, then record the results while
+                # those run: the metadata writes leave the critical path of a chain.
+                submit_ready()
+                for node in staged:
+                    driver.record(node)
         except BaseException as exc:  # interrupted: stop what runs, record it, re-raise
             for future in futures.values():
                 future.cancel()
