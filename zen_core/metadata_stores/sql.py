@@ -23,7 +23,7 @@ import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError
 from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
-from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
+from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
 SCHEMA_VERSION = 1
 
