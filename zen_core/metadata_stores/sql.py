@@ -25,8 +25,6 @@ from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError
 from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
 from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
-SCHEMA_VERSION = 1
-
 
 @attrs.frozen
 class Dialect:
