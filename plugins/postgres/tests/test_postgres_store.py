@@ -18,7 +18,7 @@ from zen_core.errors import ConfigError, MetadataStoreError
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.metadata_stores.sql import MIGRATIONS
 from zen_core.models import ExecutionStatus, PipelineRun, StepRun
-from zen_core.testing import MetadataStoreContract, _stored
+from zen_core.testing import MetadataStoreContract, stored_data
 
 CONFIG_PATH = "stacks.team.metadata_store"
 
@@ -72,7 +72,7 @@ def test_latest_lookup_uses_the_name_index(make_store, pg_url, pg_schema):
 
     store = make_store()
     for i in range(3):
-        store.create_artifact_version(NewArtifactVersion("idx", _stored(str(i))))
+        store.create_artifact_version(NewArtifactVersion("idx", stored_data(str(i))))
     with psycopg.connect(pg_url, options=f"-c search_path={pg_schema}") as conn:
         conn.execute("SET enable_seqscan = off")  # a 3-row table would be scanned otherwise
         plan = "\n".join(r[0] for r in conn.execute(
@@ -83,10 +83,10 @@ def test_latest_lookup_uses_the_name_index(make_store, pg_url, pg_schema):
 
 def test_second_store_on_a_migrated_schema_sees_the_data(make_store):
     first = make_store()
-    av = first.create_artifact_version(NewArtifactVersion("shared", _stored()))
+    av = first.create_artifact_version(NewArtifactVersion("shared", stored_data()))
     second = make_store(application_name="second")
     assert second.get_artifact_version("shared").id == av.id
-    assert second.create_artifact_version(NewArtifactVersion("shared", _stored())).version == "2"
+    assert second.create_artifact_version(NewArtifactVersion("shared", stored_data())).version == "2"
 
 
 def test_newer_schema_is_refused(make_store, pg_url, pg_schema):
@@ -120,7 +120,7 @@ def test_user_with_only_read_write_grants_uses_a_migrated_schema(pg_admin, pg_ur
     import psycopg
 
     owner = make_store()
-    owner.create_artifact_version(NewArtifactVersion("granted", _stored()))
+    owner.create_artifact_version(NewArtifactVersion("granted", stored_data()))
     role = f"zen_dml_{uuid.uuid4().hex[:8]}"
     pg_admin.execute(f'CREATE ROLE "{role}" LOGIN')
     parts = urlsplit(pg_url)
@@ -131,7 +131,7 @@ def test_user_with_only_read_write_grants_uses_a_migrated_schema(pg_admin, pg_ur
                          f'"{pg_schema}" TO "{role}"')
         user = make_store(url=f"postgresql://{role}@{parts.hostname}:{parts.port}{parts.path}")
         assert user.create_artifact_version(
-            NewArtifactVersion("granted", _stored())).version == "2"
+            NewArtifactVersion("granted", stored_data())).version == "2"
         assert user.get_artifact_version("granted").version == "2"
         user.close()
     finally:
@@ -161,14 +161,14 @@ def test_connection_lost_mid_write_rolls_back_with_a_clear_error(make_store, pg_
     store.list_artifacts()
     with pytest.raises(MetadataStoreError) as info:
         with store._write() as cur:
-            store._insert_version(cur, NewArtifactVersion("half", _stored()))
+            store._insert_version(cur, NewArtifactVersion("half", stored_data()))
             _terminate(pg_admin, app)
             cur.execute("SELECT 1")
     message = str(info.value)
     assert "connection to the PostgreSQL metadata store" in message
     assert "rolled it back, nothing was recorded" in message and "run the pipeline again" in message
     assert store.get_artifact_version("half") is None  # nothing half-written
-    assert store.create_artifact_version(NewArtifactVersion("half", _stored())).version == "1"
+    assert store.create_artifact_version(NewArtifactVersion("half", stored_data())).version == "1"
 
 
 def test_threads_share_a_pool_and_versions_stay_gap_free(make_store):
@@ -178,7 +178,7 @@ def test_threads_share_a_pool_and_versions_stay_gap_free(make_store):
     def work():
         try:
             for i in range(10):
-                store.create_artifact_version(NewArtifactVersion("threads", _stored(str(i))))
+                store.create_artifact_version(NewArtifactVersion("threads", stored_data(str(i))))
         except Exception as exc:  # reported below
             errors.append(exc)
 
@@ -200,7 +200,7 @@ def test_steps_writing_the_same_names_in_any_order_do_not_deadlock(make_store, p
     app = f"zen_order_{uuid.uuid4().hex[:8]}"
     store = make_store(application_name=app)
     for name in ("a", "b"):
-        store.create_artifact_version(NewArtifactVersion(name, _stored()))
+        store.create_artifact_version(NewArtifactVersion(name, stored_data()))
     run = _new_run()
     store.create_run(run)
     step = StepRun(id=uuid.uuid4().hex, run_id=run.id, name="s", step_name="s",
@@ -213,8 +213,8 @@ def test_steps_writing_the_same_names_in_any_order_do_not_deadlock(make_store, p
     def complete():  # outputs in the order b, a
         try:
             store.complete_step_run(step.id, outputs=[
-                ("o1", NewArtifactVersion("b", _stored(), producer_step_run_id=step.id)),
-                ("o2", NewArtifactVersion("a", _stored(), producer_step_run_id=step.id)),
+                ("o1", NewArtifactVersion("b", stored_data(), producer_step_run_id=step.id)),
+                ("o2", NewArtifactVersion("a", stored_data(), producer_step_run_id=step.id)),
             ], extra_inputs={}, finished=time.time())
         except Exception as exc:  # reported below
             errors.append(exc)
@@ -252,18 +252,18 @@ def test_exhausted_pool_names_the_setting(make_store):
 
 
 def _child_writes(store: PostgresMetadataStore) -> None:
-    store.create_artifact_version(NewArtifactVersion("forked", _stored("child")))
+    store.create_artifact_version(NewArtifactVersion("forked", stored_data("child")))
 
 
 def test_forked_child_gets_its_own_connection(make_store):
     store = make_store()
-    store.create_artifact_version(NewArtifactVersion("forked", _stored("parent")))
+    store.create_artifact_version(NewArtifactVersion("forked", stored_data("parent")))
     child = multiprocessing.get_context("fork").Process(target=_child_writes, args=(store,))
     child.start()
     child.join(60)
     assert child.exitcode == 0
     # the parent's connection survived the child's use and exit
-    assert store.create_artifact_version(NewArtifactVersion("forked", _stored())).version == "3"
+    assert store.create_artifact_version(NewArtifactVersion("forked", stored_data())).version == "3"
     assert store.get_artifact_version("forked", "2").content_hash.startswith("child")
 
 
@@ -271,7 +271,7 @@ def test_store_pickles_without_connections(make_store):
     import pickle
 
     store = make_store()
-    store.create_artifact_version(NewArtifactVersion("pickled", _stored()))
+    store.create_artifact_version(NewArtifactVersion("pickled", stored_data()))
     clone = pickle.loads(pickle.dumps(store))
     assert clone.get_artifact_version("pickled").version == "1"
     clone.close()
@@ -279,7 +279,7 @@ def test_store_pickles_without_connections(make_store):
 
 def test_close_then_use_reconnects(make_store):
     store = make_store()
-    store.create_artifact_version(NewArtifactVersion("reopen", _stored()))
+    store.create_artifact_version(NewArtifactVersion("reopen", stored_data()))
     store.close()
     assert store.get_artifact_version("reopen").version == "1"
 
@@ -382,7 +382,7 @@ def test_transaction_groups_writes_and_rolls_back_together(make_store):
     with store.transaction():
         run = _new_run()
         store.create_run(run)
-        store.create_artifact_version(NewArtifactVersion("grouped", _stored()))
+        store.create_artifact_version(NewArtifactVersion("grouped", stored_data()))
         assert store.get_run(run.id) is not None  # this thread reads its own writes
         reader = threading.Thread(target=lambda: seen_elsewhere.append(store.get_run(run.id)))
         reader.start()
@@ -392,7 +392,7 @@ def test_transaction_groups_writes_and_rolls_back_together(make_store):
 
     with pytest.raises(RuntimeError, match="abort"):
         with store.transaction():
-            store.create_artifact_version(NewArtifactVersion("grouped", _stored()))
+            store.create_artifact_version(NewArtifactVersion("grouped", stored_data()))
             raise RuntimeError("abort")
     assert [v.version for v in store.list_artifact_versions("grouped")] == ["1"]
-    assert store.create_artifact_version(NewArtifactVersion("grouped", _stored())).version == "2"
+    assert store.create_artifact_version(NewArtifactVersion("grouped", stored_data())).version == "2"
