@@ -43,7 +43,7 @@ def get_logger() -> Any:
                 wrapper_class=structlog.make_filtering_bound_logger(
                     numeric if isinstance(numeric, int) else logging.WARNING),
                 logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-                cache_logger_on_first_use=False,
+                cache_logger_on_first_use=True,  # configure() makes a new proxy anyway
             )
         _logger = structlog.get_logger("zen_core")
     return _logger

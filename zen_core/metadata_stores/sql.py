@@ -609,6 +609,8 @@ def _page(query: str, args: list[Any], limit: int | None, offset: int) -> tuple[
 
 
 def _dumps(value: Any) -> str:
+    if not value and isinstance(value, dict | list):
+        return "{}" if isinstance(value, dict) else "[]"  # most tags, metadata, links
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
