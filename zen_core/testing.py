@@ -415,3 +415,23 @@ def isolate_zen_home(monkeypatch: Any, tmp_path: Path) -> Path:
     monkeypatch.delenv("ZEN_STACK", raising=False)
     monkeypatch.chdir(work)
     return home
+
+
+def write_stack(zen_home: Path, name: str = "test", **components: dict[str, Any]) -> None:
+    """Write ``$ZEN_HOME/config.toml`` making stack ``name`` active.
+
+    ``components`` are ``artifact_store=``, ``metadata_store=``, ``orchestrator=``
+    tables (each with its ``flavor``); the ones left out are the defaults.
+    """
+    import tomlkit
+
+    doc = tomlkit.document()
+    doc["active_stack"] = name
+    stack = tomlkit.table()
+    for kind, table in components.items():
+        inline = tomlkit.inline_table()
+        inline.update(table)
+        stack[kind] = inline
+    doc["stacks"] = {name: stack}
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text(tomlkit.dumps(doc))

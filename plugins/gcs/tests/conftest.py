@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+import zen_core.testing
+
 BUCKET = "zen-test"
 
 
@@ -56,23 +58,10 @@ def gcs_store(gcs_endpoint):
 def write_stack(zen_home, endpoint: str, **extra) -> str:
     """Make a GCS stack the active one in ``$ZEN_HOME/config.toml``; return its root URI."""
     opts = gcs_options(endpoint, **extra)
-    table = ", ".join(f"{k} = {_toml(v)}" for k, v in opts.items())
-    zen_home.mkdir(parents=True, exist_ok=True)
-    (zen_home / "config.toml").write_text(
-        'active_stack = "cloud"\n'
-        "[stacks.cloud]\n"
-        f'artifact_store = {{ flavor = "gcs", {table} }}\n'
-        f'metadata_store = {{ flavor = "sqlite", path = "{zen_home / "zen.db"}" }}\n'
-    )
+    zen_core.testing.write_stack(
+        zen_home, "cloud", artifact_store={"flavor": "gcs", **opts},
+        metadata_store={"flavor": "sqlite", "path": str(zen_home / "zen.db")})
     return opts["path"]
-
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @pytest.fixture
