@@ -10,6 +10,7 @@ and URI.
 
 from __future__ import annotations
 
+import concurrent.futures
 import enum
 import posixpath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,6 +19,9 @@ from zen_core.errors import IntegrityError, MaterializerError
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
+
+
+_helper: concurrent.futures.ThreadPoolExecutor | None = None
 
 
 class ArtifactType(enum.StrEnum):
@@ -128,6 +132,19 @@ class Materializer:
         reader = VerifyingReader(raw, expected, self._integrity_failure(uri))
         self._open_files.append(reader)
         return reader
+
+    @staticmethod
+    def in_background(fn: Any, *args: Any) -> concurrent.futures.Future:
+        """Run ``fn(*args)`` on a helper thread; ``.result()`` returns or re-raises.
+
+        For work that can overlap the write in ``save`` (say, rendering a
+        visualization while the data is encoded): I/O and most native libraries
+        release the GIL.
+        """
+        global _helper
+        if _helper is None:
+            _helper = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="zen-render")
+        return _helper.submit(fn, *args)
 
     def exists(self, relative_path: str) -> bool:
         if self._expected is not None:

@@ -61,21 +61,10 @@ class NumpyArrayMaterializer(Materializer):
             self._write_npy(ARRAY_FILE, data)
 
     def _start_histogram(self, data: np.ndarray) -> None:
-        """Render the histogram PNG on a thread: matplotlib's ~0.1-0.3 s then overlaps the
-        write, whose file I/O and hashing release the GIL."""
-        if not (_is_numeric(data) and data.ndim in (1, 2) and data.size):
-            return
-        result: dict[str, Any] = {}
-
-        def render() -> None:
-            try:
-                result["png"] = _histogram_png(data)
-            except BaseException as exc:  # re-raised by save_visualizations
-                result["error"] = exc
-
-        thread = threading.Thread(target=render, name="zen-numpy-histogram", daemon=True)
-        thread.start()
-        self._histogram = (thread, result)
+        """Render the histogram PNG on a helper thread: matplotlib's ~0.1-0.3 s then
+        overlaps the write, whose file I/O and hashing release the GIL."""
+        if _is_numeric(data) and data.ndim in (1, 2) and data.size:
+            self._histogram = self.in_background(_histogram_png, data)
 
     def _write_npy(self, rel: str, array: np.ndarray) -> None:
         import numpy as np
@@ -162,14 +151,7 @@ class NumpyArrayMaterializer(Materializer):
     def save_visualizations(self, data: np.ndarray) -> dict[str, str]:
         if _is_numeric(data) and data.ndim in (1, 2) and data.size:
             pending = self.__dict__.pop("_histogram", None)
-            if pending is None:
-                png = _histogram_png(data)
-            else:
-                thread, result = pending
-                thread.join()
-                if "error" in result:
-                    raise result["error"]
-                png = result["png"]
+            png = _histogram_png(data) if pending is None else pending.result()
             if png is not None:
                 with self.open(HISTOGRAM_FILE, "wb") as f:
                     f.write(png)

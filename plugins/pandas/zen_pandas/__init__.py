@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import UnsafeArtifactError
@@ -66,17 +65,7 @@ class PandasMaterializer(Materializer):
             pq.write_table(table, f)  # default compression: snappy
 
     def _start_visualizations(self, data: pd.DataFrame | pd.Series) -> None:
-        result: dict[str, Any] = {}
-
-        def render() -> None:
-            try:
-                result["files"] = _render_visualizations(data)
-            except BaseException as exc:  # re-raised by save_visualizations
-                result["error"] = exc
-
-        thread = threading.Thread(target=render, name="zen-pandas-visualizations", daemon=True)
-        thread.start()
-        self._pending_visualizations = (thread, result)
+        self._pending_visualizations = self.in_background(_render_visualizations, data)
 
     def _refuse_or_pickle(self, data: Any, exc: _Unstorable) -> None:
         kind = type(data).__name__
@@ -168,14 +157,7 @@ class PandasMaterializer(Materializer):
 
     def save_visualizations(self, data: pd.DataFrame | pd.Series) -> dict[str, str]:
         pending = self.__dict__.pop("_pending_visualizations", None)
-        if pending is None:
-            files = _render_visualizations(data)
-        else:
-            thread, result = pending
-            thread.join()
-            if "error" in result:
-                raise result["error"]
-            files = result["files"]
+        files = _render_visualizations(data) if pending is None else pending.result()
         out = {}
         for rel, (content, kind) in files.items():
             with self.open(rel, "wb") as f:
