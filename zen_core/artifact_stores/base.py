@@ -35,6 +35,16 @@ class StagingEntry:
     pid: int
     mtime: float | None
 
+    @staticmethod
+    def new_name() -> str:
+        """``<host>-<pid>-<uuid>``: prune spares the folders of writers still alive."""
+        return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
+
+    @classmethod
+    def parse(cls, uri: str, mtime: float | None) -> StagingEntry:
+        host, pid, _ = (uri.rstrip("/").rsplit("/", 1)[-1].rsplit("-", 2) + ["", ""])[:3]
+        return cls(uri, host, int(pid) if pid.isdigit() else -1, mtime)
+
 
 class ArtifactStore:
     """Base class for artifact stores; subclasses set ``FLAVOR`` and ``Config``.
@@ -88,8 +98,7 @@ class ArtifactStore:
         return self.join(ZEN_DIR, "objects", content_hash[:2], content_hash)
 
     def new_staging_uri(self) -> str:
-        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
-        return self.join(ZEN_DIR, "staging", name)
+        return self.join(ZEN_DIR, "staging", StagingEntry.new_name())
 
     def discard_staging(self, uri: str) -> None:
         """Remove a staging folder whose content is not needed (failed or duplicate)."""
@@ -175,12 +184,8 @@ class ArtifactStore:
         if not self.fs.exists(root):
             return
         for info in self.fs.ls(root, detail=True):
-            name = info["name"].rstrip("/").rsplit("/", 1)[-1]
-            host, pid, _ = (name.rsplit("-", 2) + ["", ""])[:3]
-            pid = int(pid) if pid.isdigit() else -1
-            mtime = info.get("mtime") or info.get("LastModified")
-            yield StagingEntry(self._as_uri(info["name"]), host, pid,
-                               _as_timestamp(mtime))
+            mtime = _as_timestamp(info.get("mtime") or info.get("LastModified"))
+            yield StagingEntry.parse(self._as_uri(info["name"]), mtime)
 
     def _as_uri(self, fs_path: str) -> str:
         """Turn a path returned by ``fs.ls`` back into a URI in this store's style."""

@@ -276,9 +276,7 @@ class ObjectStoreArtifactStore(ArtifactStore):
             old = folders.get(name)
             folders[name] = mtime if old is None else max(old, mtime or old)
         for name, mtime in sorted(folders.items()):
-            host, pid, _ = (name.rsplit("-", 2) + ["", ""])[:3]
-            yield StagingEntry(self._canonical(f"{base}/{name}"), host,
-                               int(pid) if pid.isdigit() else -1, mtime)
+            yield StagingEntry.parse(self._canonical(f"{base}/{name}"), mtime)
 
     def to_local(self, uri: str, target: str) -> None:
         import os
