@@ -219,6 +219,21 @@ def test_dependency_order_lineage_and_cache(dask_stack):
     assert again.steps["describe"].outputs["output"].id == final.id
 
 
+def test_a_run_sends_promptly_and_leaves_no_results_on_the_cluster(dask_stack):
+    dask_stack()
+    run = chain(3)
+    assert run.status == "completed"
+    orchestrator = Client().active_stack.orchestrator
+    client = orchestrator.client  # the orchestrator's own connection, not the fixture's
+    # one step's message reaches the scheduler within a millisecond, not dask's default 10
+    assert client.scheduler_comm.interval <= 0.001
+    step_keys = {f"{s.name}-{s.id}-0" for s in run.steps.values()}
+    deadline = time.monotonic() + 30  # releases travel asynchronously
+    while (held := step_keys & {k for keys in client.has_what().values() for k in keys}):
+        assert time.monotonic() < deadline, f"results never released: {sorted(held)}"
+        time.sleep(0.05)
+
+
 def test_failure_keeps_the_original_exception_and_finishes_independent_steps(dask_stack):
     with pytest.raises(StepBroke, match="bad value 42") as info:
         half_broken()
