@@ -400,6 +400,17 @@ def run_concurrent_pipelines(env: dict[str, str], processes: int = 8, runs: int 
     return failures
 
 
+# -- services ------------------------------------------------------------------------------------
+
+
+def service_unavailable(message: str) -> None:
+    """Skip the test for a missing service (a server, a browser); with ``CI=true`` fail it,
+    so a CI that lost a service goes red instead of quietly testing less."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: a missing service fails the tests)")
+    pytest.skip(message)
+
+
 # -- isolation ------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from zen_core import pipeline, step
-from zen_core.testing import isolate_zen_home
+from zen_core.testing import isolate_zen_home, service_unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
@@ -34,10 +34,7 @@ def _require_browser() -> None:
     if importlib.util.find_spec("playwright") is None:
         missing.append("Playwright for Python (pip install 'zen-dashboard[test]')")
     if missing:
-        message = "browser tests need " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true: missing services fail instead of skipping)")
-        pytest.skip(message)
+        service_unavailable("browser tests need " + " and ".join(missing))
 
 
 def _free_port() -> int:
