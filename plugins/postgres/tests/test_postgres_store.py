@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from zen_postgres import PostgresMetadataStore, PostgresMetadataStoreConfig, mask_url
+from zen_postgres.testing import with_database
 
 from zen_core.config import structure
 from zen_core.errors import ConfigError, MetadataStoreError
@@ -322,9 +323,9 @@ def test_silent_server_fails_within_the_connect_timeout():
     assert "timeout" in message.split("connect timeout 1s")[1]
 
 
-def test_missing_database_is_named(pg_admin):
+def test_missing_database_is_named(pg_server):
     missing = f"zen_missing_{uuid.uuid4().hex[:8]}"
-    url = pg_admin.admin_url.rsplit("/", 1)[0] + "/" + missing
+    url = with_database(pg_server[0], missing)
     store = PostgresMetadataStore(PostgresMetadataStoreConfig(url=url))
     with pytest.raises(MetadataStoreError) as info:
         store.list_artifacts()
