@@ -15,20 +15,17 @@ import pytest
 
 from zen_core import Client, pipeline, step
 from zen_core.stack import close_all
-from zen_core.testing import service_unavailable, write_stack
+from zen_core.testing import write_stack
 
 pytest.importorskip("zen_postgres", reason="the team stack needs zen-postgres installed")
 
 
 @pytest.fixture(scope="module")
 def pg_database():
-    from zen_postgres.testing import PostgresUnavailable, temporary_database
+    from zen_postgres.testing import database_for_tests
 
-    try:
-        with temporary_database() as url:
-            yield url
-    except PostgresUnavailable as exc:
-        service_unavailable(f"the dask + PostgreSQL tests need a PostgreSQL server: {exc}")
+    with database_for_tests() as url:
+        yield url
 
 
 @step

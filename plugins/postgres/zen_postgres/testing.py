@@ -5,6 +5,9 @@
     with temporary_database() as url:  # created on the server now, dropped on exit
         write_stack(home, metadata_store={"flavor": "postgres", "url": url})
 
+In a pytest fixture, :func:`database_for_tests` does the same and skips the tests
+(fails them under ``CI=true``) when no server answers.
+
 The server is the one named by ``ZEN_TEST_POSTGRES_URL`` (the URL of a user allowed
 to create databases), else ``root@`` or ``postgres@127.0.0.1:5432``, whichever
 answers first. When none does, :class:`PostgresUnavailable` says what was tried.
@@ -19,7 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["PostgresUnavailable", "admin_connection", "temporary_database", "with_database"]
+__all__ = ["PostgresUnavailable", "admin_connection", "database_for_tests", "temporary_database",
+           "with_database"]
 
 DEFAULT_ADMIN_URLS = ("postgresql://root@127.0.0.1:5432/postgres",
                       "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -78,3 +82,16 @@ def temporary_database(admin: tuple[str, Any] | None = None) -> Iterator[str]:
         yield with_database(admin_url, name)
     finally:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def database_for_tests() -> Iterator[str]:
+    """:func:`temporary_database` for a pytest fixture: without a server the tests skip,
+    or fail under ``CI=true`` (:func:`zen_core.testing.service_unavailable`)."""
+    from zen_core.testing import service_unavailable
+
+    try:
+        with temporary_database() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        service_unavailable(f"these tests need a PostgreSQL server: {exc}")
