@@ -265,6 +265,8 @@ class DaskOrchestrator(Orchestrator):
                 # those run: the metadata writes leave the critical path of a chain.
                 # Released only now, so the scheduler hears of the new steps first: a
                 # release sent just before them would hold them back a batching interval.
+                # Yet released at once: dask recomputes a result it still holds for us
+                # when that worker dies, which would run a finished step a second time.
                 submit_ready()
                 for future, _ in batch:
                     future.release()
