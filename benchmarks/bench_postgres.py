@@ -1,8 +1,9 @@
 """PostgreSQL metadata store at 100,000 artifact versions: latest-version lookups and listings.
 
-Creates a throwaway database on the server named by ZEN_BENCH_POSTGRES_URL (default
-postgresql://root@127.0.0.1:5432/postgres), bulk-loads 100,000 versions over 10,000
-names with COPY (the store's own API is timed on a smaller batch), then times:
+Creates a throwaway database with zen_postgres.testing.temporary_database (on the server
+named by ZEN_TEST_POSTGRES_URL, else root@ or postgres@127.0.0.1:5432), bulk-loads 100,000
+versions over 10,000 names with COPY (the store's own API is timed on a smaller batch),
+then times:
 
 - ``get_artifact_version(name)`` (latest) and ``get_artifact_version(name, version)``
   per call, median of several rounds of many lookups, against the same SQL sent
@@ -15,15 +16,12 @@ Target: latest-version lookup <= 3 ms. Run: python benchmarks/bench_postgres.py
 from __future__ import annotations
 
 import json
-import os
 import random
 import statistics
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
 
-ADMIN_URL = os.environ.get("ZEN_BENCH_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
 NAMES = 10_000
 PER_NAME = 10
 TOTAL = NAMES * PER_NAME
@@ -75,20 +73,24 @@ def time_calls(fn, args_list) -> float:
 
 
 def main() -> int:
+    from zen_postgres.testing import PostgresUnavailable, temporary_database
+
+    try:
+        with temporary_database() as url:
+            run(url)
+    except PostgresUnavailable as exc:
+        print(f"bench_postgres: {exc}")
+        return 1
+    return 0
+
+
+def run(url: str) -> None:
     import psycopg
     from zen_postgres import PostgresMetadataStore, PostgresMetadataStoreConfig
 
     from zen_core.metadata_stores.base import NewArtifactVersion
     from zen_core.storage import StoredData
 
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        print(f"cannot reach PostgreSQL at {ADMIN_URL}: {exc}. Set ZEN_BENCH_POSTGRES_URL.")
-        return 1
-    database = f"zen_bench_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{database}"')
-    url = urlsplit(ADMIN_URL)._replace(path="/" + database).geturl()
     store = PostgresMetadataStore(PostgresMetadataStoreConfig(url=url, schema="bench"))
     try:
         store.list_artifacts()  # creates the tables
@@ -184,9 +186,6 @@ def main() -> int:
         raw.close()
     finally:
         store.close()
-        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
-    return 0
 
 
 if __name__ == "__main__":
