@@ -98,6 +98,10 @@ class RunNotFoundError(ZenError, KeyError):
         return str(self.args[0])
 
 
+class RunNameTakenError(ZenError):
+    """A pipeline run with that name exists already (the driver then picks another)."""
+
+
 class StoreError(ZenError):
     """An artifact store operation failed (URI outside the store, unreachable store)."""
 

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from zen_core.compose import Invocation, compose
 from zen_core.config import load_config
-from zen_core.errors import ArtifactVersionExistsError, CompositionError, ZenError
+from zen_core.errors import (
+    ArtifactVersionExistsError,
+    CompositionError,
+    RunNameTakenError,
+    ZenError,
+)
 from zen_core.execution import OutputPlan, StepResult, StepTask
 from zen_core.hashing import new_hasher
 from zen_core.log import get_logger
@@ -60,6 +65,9 @@ def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> 
     return params
 
 
+_NAME_ATTEMPTS = 20  # names tried for one run before the store's refusal is final
+
+
 class RunDriver:
     """Prepares, records and finishes the steps of one run (see orchestrators.base)."""
 
@@ -87,7 +95,7 @@ class RunDriver:
     # -- the run -----------------------------------------------------------------
 
     def run(self) -> PipelineRun:
-        self.store.create_run(self.run_record)
+        self._create_run()
         self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
                       steps=len(self.nodes))
         try:
@@ -105,6 +113,19 @@ class RunDriver:
 
         client = Client._for_stack(self.stack, self.config)
         return client.get_pipeline_run(self.run_record.id)
+
+    def _create_run(self) -> None:
+        """Record the run under a name no other run has: processes that start runs of one
+        pipeline in the same microsecond get ``-2``, ``-3``... after the time stamp."""
+        base = self.run_record.name
+        for name in [base, *(f"{base}-{n}" for n in range(2, _NAME_ATTEMPTS + 1))]:
+            self.run_record.name = name
+            try:
+                self.store.create_run(self.run_record)
+                return
+            except RunNameTakenError as exc:
+                taken = exc
+        raise taken
 
     # -- per step --------------------------------------------------------------------
 

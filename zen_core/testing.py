@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from zen_core.artifact_stores.base import ArtifactStore
@@ -36,6 +37,7 @@ from zen_core.errors import (
     ArtifactVersionExistsError,
     IntegrityError,
     MaterializerError,
+    RunNameTakenError,
 )
 from zen_core.materializers.base import Materializer, qualified_name
 from zen_core.materializers.builtin import BytesMaterializer
@@ -267,6 +269,18 @@ class MetadataStoreContract:
         assert metadata_store.count_runs(status="completed") == 1
         metadata_store.delete_run(run.id)
         assert metadata_store.get_run(run.id) is None
+
+    def test_a_taken_run_name_is_refused_and_records_nothing(
+            self, metadata_store: MetadataStore) -> None:
+        first = _run()
+        metadata_store.create_run(first)
+        twin = attrs.evolve(first, id=uuid.uuid4().hex)
+        with pytest.raises(RunNameTakenError, match=repr(first.name)):
+            metadata_store.create_run(twin)
+        assert metadata_store.get_run(twin.id) is None
+        assert metadata_store.count_runs() == 1
+        metadata_store.create_run(attrs.evolve(twin, name=first.name + "-2"))  # still usable
+        assert metadata_store.get_run(first.name + "-2").id == twin.id
 
     def test_versions_count_up_per_name(self, metadata_store: MetadataStore) -> None:
         versions = [metadata_store.create_artifact_version(NewArtifactVersion("a", stored_data(str(i))))

@@ -75,7 +75,10 @@ class MetadataStore:
         """Release connections (the store reconnects on next use)."""
 
     # -- pipeline runs -------------------------------------------------------
-    def create_run(self, run: PipelineRun) -> None: raise NotImplementedError
+    def create_run(self, run: PipelineRun) -> None:
+        """Record a new run; raise ``RunNameTakenError`` (recording nothing) when its
+        name is taken."""
+        raise NotImplementedError
     def finish_run(self, run_id: str, status: str, finished: float,
                    error: str | None = None) -> None: raise NotImplementedError
     def get_run(self, id_or_name: str) -> PipelineRun | None: raise NotImplementedError

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError
+from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
 from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
 from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
@@ -256,13 +256,19 @@ class SQLMetadataStore(MetadataStore):
     # -- pipeline runs -----------------------------------------------------------
 
     def create_run(self, run: PipelineRun) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, finished, "
-                "params, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run.id, run.name, run.pipeline_name, str(run.status), run.created, run.finished,
-                 _dumps(run.params), run.error),
-            )
+        try:
+            with self._write() as cur:
+                cur.execute(
+                    "INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, "
+                    "finished, params, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run.id, run.name, run.pipeline_name, str(run.status), run.created,
+                     run.finished, _dumps(run.params), run.error),
+                )
+        except Exception as exc:
+            if self._is_unique_violation(exc):  # the id is random: it is the name
+                raise RunNameTakenError(f"a pipeline run named {run.name!r} exists already",
+                                        name=run.name) from None
+            raise
 
     def finish_run(self, run_id: str, status: str, finished: float,
                    error: str | None = None) -> None:
