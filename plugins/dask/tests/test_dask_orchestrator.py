@@ -219,6 +219,10 @@ def test_dependency_order_lineage_and_cache(dask_stack):
     assert again.steps["describe"].outputs["output"].id == final.id
 
 
+def _keys_the_scheduler_saw(dask_scheduler) -> set[str]:
+    return {str(entry[0]) for entry in dask_scheduler.transition_log}
+
+
 def test_a_run_sends_promptly_and_leaves_no_results_on_the_cluster(dask_stack):
     dask_stack()
     run = chain(3)
@@ -228,6 +232,8 @@ def test_a_run_sends_promptly_and_leaves_no_results_on_the_cluster(dask_stack):
     # one step's message reaches the scheduler within a millisecond, not dask's default 10
     assert client.scheduler_comm.interval <= 0.001
     step_keys = {f"{s.name}-{s.id}-0" for s in run.steps.values()}
+    seen = client.run_on_scheduler(_keys_the_scheduler_saw)
+    assert step_keys <= seen  # they ran under these keys
     deadline = time.monotonic() + 30  # releases travel asynchronously
     while (held := step_keys & {k for keys in client.has_what().values() for k in keys}):
         assert time.monotonic() < deadline, f"results never released: {sorted(held)}"
