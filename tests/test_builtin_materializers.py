@@ -64,3 +64,26 @@ def test_container_of_unknown_objects_needs_pickle(tmp_path):
     with pytest.raises(UnsafeArtifactError, match=r"pathlib.*PosixPath.*allow_pickle = false"):
         save_data(local_store(tmp_path), ContainerMaterializer, [Path("/x")], allow_pickle=False,
                   label="'c'")
+
+
+def test_pickled_container_is_not_loaded_when_pickle_is_disabled(tmp_path):
+    from zen_core.errors import UnsafeArtifactError
+    from zen_core.materializers.registry import get_registry
+    from zen_core.storage import load_data, save_data
+    from zen_core.testing import local_store
+
+    store = local_store(tmp_path)
+    stored = save_data(store, ContainerMaterializer, [Path("/x")], allow_pickle=True, label="'c'")
+    assert "data.pkl" in stored.files
+
+    def load(allow_pickle):
+        return load_data(store, get_registry({}), uri=stored.uri,
+                         materializer=stored.materializer, type_path=stored.type,
+                         files=stored.files, allow_pickle=allow_pickle, label="'c'")
+
+    assert load(True) == [Path("/x")]
+    with pytest.raises(UnsafeArtifactError) as info:
+        load(False)
+    message = str(info.value)
+    assert "artifact 'c' was stored with pickle" in message
+    assert "allow_pickle = false forbids that" in message and "allow_pickle = true" in message

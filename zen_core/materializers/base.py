@@ -15,7 +15,7 @@ import enum
 import posixpath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from zen_core.errors import IntegrityError, MaterializerError
+from zen_core.errors import IntegrityError, MaterializerError, UnsafeArtifactError
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
@@ -132,6 +132,29 @@ class Materializer:
         reader = VerifyingReader(raw, expected, self._integrity_failure(uri))
         self._open_files.append(reader)
         return reader
+
+    def save_pickled(self, relative_path: str, data: Any) -> None:
+        """Pickle ``data`` into a file under ``self.uri``: the fallback for values no safe
+        format holds. Decide first whether that is allowed (``self.allow_pickle``)."""
+        import pickle
+
+        with self.open(relative_path, "wb") as f:
+            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load_pickled(self, relative_path: str, what: str = "was stored with pickle") -> Any:
+        """Unpickle a file under ``self.uri``, or raise :class:`UnsafeArtifactError` when
+        ``allow_pickle`` is false; ``what`` says in that message what the artifact is."""
+        if not self.allow_pickle:
+            raise UnsafeArtifactError(
+                f"artifact {self._label} {what}, and loading it would run code from the store; "
+                f"allow_pickle = false forbids that. Fix: set allow_pickle = true if you trust "
+                f"this store.",
+                uri=self.uri,
+            )
+        import pickle
+
+        with self.open(relative_path, "rb") as f:
+            return pickle.load(f)
 
     @staticmethod
     def in_background(fn: Any, *args: Any) -> concurrent.futures.Future:

@@ -136,14 +136,14 @@ class ContainerMaterializer(Materializer):
         except _NotJSON as exc:
             PickleMaterializer.warn_or_refuse(type(exc.value), self.allow_pickle,
                                               context=f"inside a {type(data).__name__}")
-            _pickle_save(self, data)
+            self.save_pickled(PickleMaterializer.FILE, data)
             return
         with self.open(_JSON_FILE, "wb") as f:
             f.write(json.dumps(tree).encode())
 
     def load(self, data_type: type) -> Any:
         if self.exists(PickleMaterializer.FILE):
-            return _pickle_load(self)
+            return self.load_pickled(PickleMaterializer.FILE)
         with self.open(_JSON_FILE, "rb") as f:
             value = from_json_tree(json.loads(f.read()))
         if isinstance(data_type, type) and type(value) is not data_type and issubclass(
@@ -193,31 +193,10 @@ class PickleMaterializer(Materializer):
         )
 
     def save(self, data: Any) -> None:
-        _pickle_save(self, data)
+        self.save_pickled(PickleMaterializer.FILE, data)
 
     def load(self, data_type: type) -> Any:
-        return _pickle_load(self)
-
-
-def _pickle_save(mat: Materializer, data: Any) -> None:
-    import pickle
-
-    with mat.open(PickleMaterializer.FILE, "wb") as f:
-        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _pickle_load(mat: Materializer) -> Any:
-    if not mat.allow_pickle:
-        raise UnsafeArtifactError(
-            f"artifact {mat._label} was stored with pickle, and loading it would run "
-            f"code from the store; allow_pickle = false forbids that. Fix: set "
-            f"allow_pickle = true if you trust this store.",
-            uri=mat.uri,
-        )
-    import pickle
-
-    with mat.open(PickleMaterializer.FILE, "rb") as f:
-        return pickle.load(f)
+        return self.load_pickled(PickleMaterializer.FILE)
 
 
 @hookimpl

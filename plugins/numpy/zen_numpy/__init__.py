@@ -83,13 +83,10 @@ class NumpyArrayMaterializer(Materializer):
                 _write_strided(f, array)
 
     def _save_pickle(self, data: np.ndarray) -> None:
-        import pickle
-
         from zen_core.materializers.builtin import PickleMaterializer
 
         PickleMaterializer.warn_or_refuse(type(data), True, context="numpy array of dtype object")
-        with self.open(PICKLE_FILE, "wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.save_pickled(PICKLE_FILE, data)
 
     # -- load ----------------------------------------------------------------------------
 
@@ -97,7 +94,8 @@ class NumpyArrayMaterializer(Materializer):
         import numpy as np
 
         if self.exists(PICKLE_FILE):
-            array = self._load_pickle()
+            array = self.load_pickled(PICKLE_FILE, what="is a numpy object array stored "
+                                                        "with pickle")
         else:
             array = self._read_npy(ARRAY_FILE)
             if self.exists(MASK_FILE):
@@ -121,19 +119,6 @@ class NumpyArrayMaterializer(Materializer):
                 _read_exactly(f, _bytes_view(array.T if fortran else array), rel)
         # leaving `with` closed the file, which verified its hash before the array is used
         return array
-
-    def _load_pickle(self) -> np.ndarray:
-        if not self.allow_pickle:
-            raise UnsafeArtifactError(
-                f"artifact {self._label} is a numpy object array stored with pickle, and loading "
-                f"it would run code from the store; allow_pickle = false forbids that. Fix: set "
-                f"allow_pickle = true if you trust this store.",
-                uri=self.uri,
-            )
-        import pickle
-
-        with self.open(PICKLE_FILE, "rb") as f:
-            return pickle.load(f)
 
     # -- metadata and visualizations -----------------------------------------------------
 

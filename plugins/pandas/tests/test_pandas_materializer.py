@@ -199,6 +199,18 @@ def test_unstorable_column_is_refused_naming_it(store):
     assert store.list_files(store.path) == {}
 
 
+def test_pickled_frame_is_not_loaded_when_pickle_is_disabled(store):
+    frame = pd.DataFrame({"mixed": [1, "two"]})
+    stored = _save(store, frame, allow_pickle=True)
+    assert "data.pkl" in stored.files
+    pd.testing.assert_frame_equal(_load(store, stored, allow_pickle=True), frame)
+    with pytest.raises(UnsafeArtifactError) as info:
+        _load(store, stored, allow_pickle=False)
+    message = str(info.value)
+    assert "'df' is a pandas object stored with pickle" in message
+    assert "allow_pickle = false forbids that" in message and "allow_pickle = true" in message
+
+
 def test_complex_column_is_refused(store):
     with pytest.raises(UnsafeArtifactError, match=r"column 'z' \(dtype complex128\)"):
         _save(store, pd.DataFrame({"z": [1 + 1j]}), allow_pickle=False)

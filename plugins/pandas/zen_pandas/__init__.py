@@ -78,20 +78,18 @@ class PandasMaterializer(Materializer):
                 f"allow_pickle = true to pickle the {kind} (unsafe to load from untrusted stores).",
                 column=exc.column, dtype=exc.dtype,
             )
-        import pickle
-
         from zen_core.materializers.builtin import PickleMaterializer
 
         PickleMaterializer.warn_or_refuse(
             type(data), True, context=f"column {exc.column!r} cannot be stored as parquet")
-        with self.open(PICKLE_FILE, "wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.save_pickled(PICKLE_FILE, data)
 
     # -- load ----------------------------------------------------------------------------
 
     def load(self, data_type: type) -> pd.DataFrame | pd.Series:
         if self.exists(PICKLE_FILE):
-            return self._load_pickle()
+            return self.load_pickled(PICKLE_FILE, what="is a pandas object stored with pickle "
+                                                       "(a column parquet could not hold)")
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -119,20 +117,6 @@ class PandasMaterializer(Materializer):
                 done += n
         # leaving `with` verified the hash, so the bytes are what was stored
         return buf if done == size else buf.slice(0, done)
-
-    def _load_pickle(self) -> Any:
-        if not self.allow_pickle:
-            raise UnsafeArtifactError(
-                f"artifact {self._label} is a pandas object stored with pickle (a column parquet "
-                f"could not hold), and loading it would run code from the store; "
-                f"allow_pickle = false forbids that. Fix: set allow_pickle = true if you trust "
-                f"this store.",
-                uri=self.uri,
-            )
-        import pickle
-
-        with self.open(PICKLE_FILE, "rb") as f:
-            return pickle.load(f)
 
     # -- metadata and visualizations -----------------------------------------------------
 
