@@ -19,8 +19,9 @@ import sys
 import tempfile
 import time
 
-os.environ["ZEN_HOME"] = tempfile.mkdtemp(prefix="zen-bench-")
-os.chdir(os.environ["ZEN_HOME"])
+from harness import isolate_zen_home
+
+isolate_zen_home("zen-bench-")
 
 
 def bench_lookup() -> None:

@@ -9,27 +9,14 @@ SQLite + local orchestrator) in a throwaway ZEN_HOME.
 
 from __future__ import annotations
 
-import os
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
-os.environ["ZEN_HOME"] = tempfile.mkdtemp(prefix="zen-bench-")
-os.environ.pop("ZEN_STACK", None)
-os.chdir(os.environ["ZEN_HOME"])
+from harness import isolate_zen_home, median_time
+
+isolate_zen_home("zen-bench-")
 
 from zen_core import pipeline, step  # noqa: E402
-
-
-def median_time(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bench_import() -> None:

@@ -17,16 +17,14 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 import warnings
 
 # Memory-backed when available: the figures are about reading, and filling is 10,000 commits.
-os.environ["ZEN_HOME"] = tempfile.mkdtemp(
-    prefix="zen-bench-dashboard-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-os.environ.pop("ZEN_STACK", None)
-os.chdir(os.environ["ZEN_HOME"])
+from harness import isolate_zen_home, median_time
+
+isolate_zen_home("zen-bench-dashboard-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 
 from zen_core.client import Client  # noqa: E402
 from zen_core.materializers import Materializer  # noqa: E402
@@ -122,17 +120,6 @@ def server_ms(http, url: str) -> float:
     return float(r.headers["server-timing"].split("dur=")[1])
 
 
-def median_ms(fn, repeat: int = REPEAT) -> float:
-    for _ in range(3):  # warm caches untimed
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -176,7 +163,7 @@ def main() -> None:
             server_ms(http, url)
         samples = [server_ms(http, url) for _ in range(REPEAT)]
         page = statistics.median(samples)
-        raw = median_ms(baseline)
+        raw = median_time(baseline, REPEAT, warmup=3) * 1000
         worst = max(worst, page)
         ok = "ok" if page <= TARGET_MS else "SLOW"
         shown = url if len(url) <= 58 else url[:55] + "..."

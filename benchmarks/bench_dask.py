@@ -12,14 +12,12 @@ runs, next to raw dask doing the same work on the same cluster.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import tempfile
 import time
 
-os.environ["ZEN_HOME"] = tempfile.mkdtemp(prefix="zen-bench-dask-")
-os.environ.pop("ZEN_STACK", None)
-os.chdir(os.environ["ZEN_HOME"])
+from harness import isolate_zen_home, median_time
+
+isolate_zen_home("zen-bench-dask-")
 with open(os.path.join(os.environ["ZEN_HOME"], "config.toml"), "w") as _f:
     _f.write('active_stack = "bench"\n[stacks.bench]\n'
              'orchestrator = { flavor = "dask", n_workers = 4, threads_per_worker = 1, '
@@ -31,15 +29,6 @@ from zen_core.client import Client  # noqa: E402
 REPEAT = 5
 SLEEP_S = 1.0
 CHAIN = 50
-
-
-def median_time(fn, repeat: int = REPEAT) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @step(enable_cache=False)

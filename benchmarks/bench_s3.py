@@ -24,16 +24,15 @@ import argparse
 import gc
 import os
 import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 import urllib.request
 
-os.environ["ZEN_HOME"] = tempfile.mkdtemp(prefix="zen-bench-s3-")
-os.chdir(os.environ["ZEN_HOME"])
+from harness import isolate_zen_home, median_time
+
+isolate_zen_home("zen-bench-s3-")
 KEY, SECRET, BUCKET = "bench", "bench-secret", "zen-bench"
 
 
@@ -74,16 +73,6 @@ def make_payload(mb: int):
     except ImportError:
         data = os.urandom(mb * 2**20)
         return data, len(data), memoryview(data), "bytes (zen-numpy not installed)"
-
-
-def median_of(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        gc.collect()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -140,15 +129,15 @@ def run(endpoint: str, mb: int, runs: int) -> None:
 
     raw_put_get()  # warm-up: connections, bucket, page cache
     through_pipeline()
-    t_raw = median_of(raw_put_get, runs)
-    t_pipe = median_of(through_pipeline, runs)
-    put_only = median_of(lambda: raw.put(local, f"{BUCKET}/raw/payload.bin"), runs)
-    get_only = median_of(lambda: raw.get(f"{BUCKET}/raw/payload.bin", back), runs)
+    t_raw = median_time(raw_put_get, runs, collect=True)
+    t_pipe = median_time(through_pipeline, runs, collect=True)
+    put_only = median_time(lambda: raw.put(local, f"{BUCKET}/raw/payload.bin"), runs, collect=True)
+    get_only = median_time(lambda: raw.get(f"{BUCKET}/raw/payload.bin", back), runs, collect=True)
 
     from zen_core import load_artifact, save_artifact
 
-    save_only = median_of(lambda: save_artifact(payload, name="bench_payload"), runs)
-    load_only = median_of(lambda: load_artifact("bench_payload"), runs)
+    save_only = median_time(lambda: save_artifact(payload, name="bench_payload"), runs, collect=True)
+    load_only = median_time(lambda: load_artifact("bench_payload"), runs, collect=True)
 
     print(f"s3: raw s3fs put + get:        median {t_raw:.2f} s "
           f"({2 * size / 2**20 / t_raw:.0f} MiB/s moved)")
