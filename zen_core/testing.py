@@ -212,6 +212,17 @@ class ArtifactStoreContract:
         entries = list(artifact_store.iter_staging())
         assert [e.pid for e in entries] == [os.getpid()]
 
+    def test_a_pickled_store_works_in_another_process(self, artifact_store: ArtifactStore) -> None:
+        """Orchestrators send the store to other processes (dask workers) by pickle."""
+        import pickle
+
+        with artifact_store.open(artifact_store.join("f.bin"), "wb") as f:
+            f.write(b"payload")
+        clone = pickle.loads(pickle.dumps(artifact_store))
+        assert clone.path == artifact_store.path
+        with clone.open(clone.join("f.bin"), "rb") as f:
+            assert f.read() == b"payload"
+
     def test_delete_and_to_local(self, artifact_store: ArtifactStore, tmp_path: Path) -> None:
         folder = artifact_store.join("dir")
         for rel in ("a.txt", "sub/b.txt"):

@@ -39,15 +39,11 @@ class TestDictOnGCS(MaterializerContract):
 
 
 def test_store_pickles_without_its_connection(gcs_store):
-    """Stores travel to workers (dask, other processes) and reconnect there."""
+    """The contract checks a pickled store works; its connection must not travel."""
     import pickle
 
-    with gcs_store.open(gcs_store.join("f.bin"), "wb") as f:
-        f.write(b"payload")
-    clone = pickle.loads(pickle.dumps(gcs_store))
-    assert clone._fs is None and clone.path == gcs_store.path
-    with clone.open(clone.join("f.bin"), "rb") as f:
-        assert f.read() == b"payload"
+    assert gcs_store.fs is not None  # connected
+    assert pickle.loads(pickle.dumps(gcs_store))._fs is None
 
 
 def test_uris_carry_the_protocol(gcs_store):

@@ -39,15 +39,11 @@ class TestDictOnS3(MaterializerContract):
 
 
 def test_store_pickles_without_its_connection(s3_store):
-    """Stores travel to workers (dask, other processes) and reconnect there."""
+    """The contract checks a pickled store works; its connection must not travel."""
     import pickle
 
-    with s3_store.open(s3_store.join("f.bin"), "wb") as f:
-        f.write(b"payload")
-    clone = pickle.loads(pickle.dumps(s3_store))
-    assert clone._fs is None and clone.path == s3_store.path
-    with clone.open(clone.join("f.bin"), "rb") as f:
-        assert f.read() == b"payload"
+    assert s3_store.fs is not None  # connected
+    assert pickle.loads(pickle.dumps(s3_store))._fs is None
 
 
 def test_uris_carry_the_protocol(s3_store):
