@@ -35,6 +35,28 @@ _BAD_CREDENTIALS_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Expire
                           "InvalidToken", "TokenRefreshRequired", "AuthFailure", "401")
 
 
+# -- config validators the object-store plugins share ------------------------------------------
+
+
+def check_uri(protocols: tuple[str, ...], service: str, example: str) -> Callable[..., None]:
+    """An attrs validator for ``path``: a URI with one of ``protocols`` and a bucket."""
+
+    def check(instance: Any, attribute: Any, value: str) -> None:
+        proto, sep, rest = value.partition("://")
+        if not sep or proto not in protocols or not rest.strip("/"):
+            raise ValueError(
+                f"path = {value!r} is not {service} URI. Fix: write {example}://BUCKET or "
+                f"{example}://BUCKET/PREFIX, e.g. '{example}://my-bucket/zen'")
+
+    return check
+
+
+def positive(instance: Any, attribute: Any, value: float) -> None:
+    """An attrs validator: the value must be greater than 0."""
+    if value <= 0:
+        raise ValueError(f"{attribute.name} = {value!r} must be greater than 0")
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:

@@ -14,7 +14,12 @@ from typing import Any
 
 import attrs
 
-from zen_core.artifact_stores.object_store import MiB, ObjectStoreArtifactStore
+from zen_core.artifact_stores.object_store import (
+    MiB,
+    ObjectStoreArtifactStore,
+    check_uri,
+    positive,
+)
 from zen_core.errors import StoreError
 from zen_core.plugins import hookimpl
 
@@ -23,19 +28,6 @@ __all__ = ["GCSArtifactStore", "GCSArtifactStoreConfig"]
 _PROTOCOLS = ("gs", "gcs")
 _TOKEN_METHODS = ("google_default", "cache", "cloud", "anon")
 _GCS_CHUNK = 256 * 1024  # resumable uploads move whole multiples of this
-
-
-def _check_path(instance: Any, attribute: Any, value: str) -> None:
-    proto, sep, rest = value.partition("://")
-    if not sep or proto not in _PROTOCOLS or not rest.strip("/"):
-        raise ValueError(
-            f"path = {value!r} is not a GCS URI. Fix: write gs://BUCKET or gs://BUCKET/PREFIX, "
-            f"e.g. 'gs://my-bucket/zen'")
-
-
-def _positive(instance: Any, attribute: Any, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} = {value!r} must be greater than 0")
 
 
 def _check_block_size(instance: Any, attribute: Any, value: int) -> None:
@@ -54,17 +46,17 @@ class GCSArtifactStoreConfig:
     ``google_default``, ``cloud``, ``anon``. ``anon = true`` is the same as ``token = "anon"``.
     """
 
-    path: str = attrs.field(validator=_check_path)
+    path: str = attrs.field(validator=check_uri(_PROTOCOLS, "a GCS", "gs"))
     endpoint_url: str | None = None
     project: str | None = None
     token: str | None = None
     anon: bool = False
     client_kwargs: dict[str, Any] = attrs.field(factory=dict)  # more gcsfs.GCSFileSystem kwargs
-    retries: int = attrs.field(default=3, validator=_positive)
-    connect_timeout: float = attrs.field(default=5.0, validator=_positive)
-    read_timeout: float = attrs.field(default=60.0, validator=_positive)
+    retries: int = attrs.field(default=3, validator=positive)
+    connect_timeout: float = attrs.field(default=5.0, validator=positive)
+    read_timeout: float = attrs.field(default=60.0, validator=positive)
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
-    max_concurrency: int = attrs.field(default=4, validator=_positive)
+    max_concurrency: int = attrs.field(default=4, validator=positive)
 
 
 @functools.cache

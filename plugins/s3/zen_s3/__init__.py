@@ -15,25 +15,18 @@ from typing import Any
 
 import attrs
 
-from zen_core.artifact_stores.object_store import MiB, ObjectStoreArtifactStore, call_quietly
+from zen_core.artifact_stores.object_store import (
+    MiB,
+    ObjectStoreArtifactStore,
+    call_quietly,
+    check_uri,
+    positive,
+)
 from zen_core.plugins import hookimpl
 
 __all__ = ["S3ArtifactStore", "S3ArtifactStoreConfig"]
 
 _PROTOCOLS = ("s3", "s3a")
-
-
-def _check_path(instance: Any, attribute: Any, value: str) -> None:
-    proto, sep, rest = value.partition("://")
-    if not sep or proto not in _PROTOCOLS or not rest.strip("/"):
-        raise ValueError(
-            f"path = {value!r} is not an S3 URI. Fix: write s3://BUCKET or s3://BUCKET/PREFIX, "
-            f"e.g. 's3://my-bucket/zen'")
-
-
-def _positive(instance: Any, attribute: Any, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} = {value!r} must be greater than 0")
 
 
 def _check_block_size(instance: Any, attribute: Any, value: int) -> None:
@@ -51,7 +44,7 @@ class S3ArtifactStoreConfig:
     sends unsigned requests.
     """
 
-    path: str = attrs.field(validator=_check_path)
+    path: str = attrs.field(validator=check_uri(_PROTOCOLS, "an S3", "s3"))
     endpoint_url: str | None = None
     region: str | None = None
     key: str | None = None
@@ -62,11 +55,11 @@ class S3ArtifactStoreConfig:
     client_kwargs: dict[str, Any] = attrs.field(factory=dict)  # botocore client (verify, ...)
     config_kwargs: dict[str, Any] = attrs.field(factory=dict)  # botocore Config (addressing ...)
     s3_additional_kwargs: dict[str, Any] = attrs.field(factory=dict)  # e.g. ServerSideEncryption
-    retries: int = attrs.field(default=3, validator=_positive)
-    connect_timeout: float = attrs.field(default=5.0, validator=_positive)
-    read_timeout: float = attrs.field(default=60.0, validator=_positive)
+    retries: int = attrs.field(default=3, validator=positive)
+    connect_timeout: float = attrs.field(default=5.0, validator=positive)
+    read_timeout: float = attrs.field(default=60.0, validator=positive)
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
-    max_concurrency: int = attrs.field(default=4, validator=_positive)
+    max_concurrency: int = attrs.field(default=4, validator=positive)
 
 
 class S3ArtifactStore(ObjectStoreArtifactStore):
