@@ -425,6 +425,25 @@ def run_concurrent_pipelines(env: dict[str, str], processes: int = 8, runs: int 
     return failures
 
 
+def check_concurrent_pipelines(env: dict[str, str], processes: int = 8, runs: int = 5,
+                               cwd: str | None = None) -> None:
+    """The concurrency guarantee, asserted: ``processes`` processes each run ``runs``
+    pipelines at once; every run completes and each artifact name's versions are exactly
+    ``1..processes * runs``. ``env`` must select the stack this process's ``Client`` sees,
+    holding no runs of the ``contended`` pipeline yet."""
+    from zen_core.client import Client
+
+    failures = run_concurrent_pipelines(env, processes, runs, cwd)
+    assert failures == [], "\n\n".join(failure[-2000:] for failure in failures)
+    client = Client()
+    total = processes * runs
+    recorded = client.list_pipeline_runs(pipeline_name="contended")
+    assert len(recorded) == total and {r.status for r in recorded} == {"completed"}
+    for name in ("shared_counter", "contended::consume::output"):
+        versions = sorted(int(v.version) for v in client.list_artifact_versions(name=name))
+        assert versions == list(range(1, total + 1)), name
+
+
 # -- services ------------------------------------------------------------------------------------
 
 
