@@ -17,11 +17,11 @@ import time
 
 from harness import isolate_zen_home, median_time
 
-isolate_zen_home("zen-bench-dask-")
-with open(os.path.join(os.environ["ZEN_HOME"], "config.toml"), "w") as _f:
-    _f.write('active_stack = "bench"\n[stacks.bench]\n'
-             'orchestrator = { flavor = "dask", n_workers = 4, threads_per_worker = 1, '
-             'processes = true }\n')
+if __name__ == "__main__":  # dask's worker processes import this module too: not in them
+    with open(os.path.join(isolate_zen_home("zen-bench-dask-"), "config.toml"), "w") as _f:
+        _f.write('active_stack = "bench"\n[stacks.bench]\n'
+                 'orchestrator = { flavor = "dask", n_workers = 4, threads_per_worker = 1, '
+                 'processes = true }\n')
 
 from zen_core import pipeline, step  # noqa: E402
 from zen_core.client import Client  # noqa: E402

@@ -21,36 +21,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
-
-ROOT = tempfile.mkdtemp(prefix="zen-bench-numpy-")
-
-
-def _setup_home() -> None:
-    os.environ["ZEN_HOME"] = os.path.join(ROOT, "zen_home")
-    os.makedirs(os.path.join(ROOT, "work"), exist_ok=True)
-    os.chdir(os.path.join(ROOT, "work"))  # no zen.toml in reach
-
-
-def _pipeline_factory(array):
-    from zen_core import pipeline, step
-
-    @step(enable_cache=False)
-    def produce() -> np.ndarray:
-        return array
-
-    @step(enable_cache=False)
-    def consume(data: np.ndarray) -> int:
-        return int(data.shape[0])
-
-    @pipeline(enable_cache=False)
-    def two_steps():
-        consume(produce())
-
-    return two_steps
+from harness import isolate_zen_home, pass_through_pipeline
 
 
 def _touch(array) -> None:
@@ -60,15 +34,14 @@ def _touch(array) -> None:
         array.copy(order="K").sum()
 
 
-def bench_time(mb: int, runs: int) -> None:
-    _setup_home()
+def bench_time(mb: int, runs: int, home: str) -> None:
     array = np.random.default_rng(0).standard_normal(mb * 1024 * 1024 // 8)
     _touch(array)
-    two_steps = _pipeline_factory(array)
+    two_steps = pass_through_pipeline(array, np.ndarray)
     counter = iter(range(10**9))
 
     def raw() -> None:
-        path = os.path.join(ROOT, f"raw-{next(counter)}.npy")  # a new file, like a new artifact
+        path = os.path.join(home, f"raw-{next(counter)}.npy")  # a new file, like a new artifact
         np.save(path, array)
         loaded = np.load(path)
         assert loaded.shape == array.shape
@@ -122,15 +95,13 @@ def _peak_rss() -> int:
 
 def _peak_rss_child(mb: int) -> None:
     """Runs in a fresh process: print the baseline, the array size and the peak RSS (bytes)."""
-    _setup_home()
     import zen_numpy  # noqa: F401
 
     import zen_core  # noqa: F401  - imports count in the baseline, not in the pipeline
 
     baseline = _peak_rss()
     array = np.full(mb * 1024 * 1024 // 8, 1.5)
-    two_steps = _pipeline_factory(array)
-    run = two_steps()
+    run = pass_through_pipeline(array, np.ndarray)()
     assert run.status == "completed"
     peak = _peak_rss()
     print(baseline, array.nbytes, peak)
@@ -157,16 +128,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    try:
-        if args.child:
-            _peak_rss_child(args.mb)
-            return
-        bench_time(args.mb, args.runs)
-        bench_memory(args.mb, max(3, args.runs // 2 + 1))
-    finally:
-        import shutil
-
-        shutil.rmtree(ROOT, ignore_errors=True)
+    home = isolate_zen_home("zen-bench-numpy-")
+    if args.child:
+        _peak_rss_child(args.mb)
+        return
+    bench_time(args.mb, args.runs, home)
+    bench_memory(args.mb, max(3, args.runs // 2 + 1))
 
 
 if __name__ == "__main__":

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import tempfile
 import time
 
 import numpy as np
 import pandas as pd
-
-ROOT = tempfile.mkdtemp(prefix="zen-bench-pandas-")
+from harness import isolate_zen_home, pass_through_pipeline
 
 
 def _frame(rows: int) -> pd.DataFrame:
@@ -36,69 +33,46 @@ def _frame(rows: int) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _pipeline(frame: pd.DataFrame):
-    from zen_core import pipeline, step
-
-    @step(enable_cache=False)
-    def produce() -> pd.DataFrame:
-        return frame
-
-    @step(enable_cache=False)
-    def consume(df: pd.DataFrame) -> int:
-        return int(df.shape[0])
-
-    @pipeline(enable_cache=False)
-    def two_steps():
-        consume(produce())
-
-    return two_steps
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    os.environ["ZEN_HOME"] = os.path.join(ROOT, "zen_home")
-    os.makedirs(os.path.join(ROOT, "work"))
-    os.chdir(os.path.join(ROOT, "work"))  # no zen.toml in reach
-    try:
-        frame = _frame(args.rows)
-        for _ in range(3):  # touch the payload untimed
-            frame.sum(numeric_only=True)
-        two_steps = _pipeline(frame)
-        raw_path = os.path.join(ROOT, "raw.parquet")
+    home = isolate_zen_home("zen-bench-pandas-")
+    frame = _frame(args.rows)
+    for _ in range(3):  # touch the payload untimed
+        frame.sum(numeric_only=True)
+    two_steps = pass_through_pipeline(frame, pd.DataFrame)
+    raw_path = os.path.join(home, "raw.parquet")
 
-        def raw() -> None:
-            frame.to_parquet(raw_path)
-            assert pd.read_parquet(raw_path).shape == frame.shape
+    def raw() -> None:
+        frame.to_parquet(raw_path)
+        assert pd.read_parquet(raw_path).shape == frame.shape
 
-        def zen() -> None:
-            run = two_steps()
-            assert run.steps["consume"].outputs["output"].load() == args.rows
+    def zen() -> None:
+        run = two_steps()
+        assert run.steps["consume"].outputs["output"].load() == args.rows
 
+    raw()
+    zen()  # warm-up: imports, database
+    raw_times, zen_times = [], []
+    for _ in range(args.runs):
+        t = time.perf_counter()
         raw()
-        zen()  # warm-up: imports, database
-        raw_times, zen_times = [], []
-        for _ in range(args.runs):
-            t = time.perf_counter()
-            raw()
-            raw_times.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            zen()
-            zen_times.append(time.perf_counter() - t)
-        raw_med, zen_med = statistics.median(raw_times), statistics.median(zen_times)
-        size = os.path.getsize(raw_path)
-        print(f"time: {args.rows:,} x {frame.shape[1]} DataFrame "
-              f"({frame.memory_usage(deep=True).sum() / 2**20:.0f} MiB in memory, "
-              f"{size / 2**20:.0f} MiB parquet), {args.runs} runs each")
-        print(f"time:   raw to_parquet + read_parquet  median {raw_med:.3f} s  "
-              f"(runs: {', '.join(f'{t:.2f}' for t in raw_times)})")
-        print(f"time:   two-step pipeline              median {zen_med:.3f} s  "
-              f"(runs: {', '.join(f'{t:.2f}' for t in zen_times)})")
-        print(f"time:   ratio pipeline / raw = {zen_med / raw_med:.2f}x (target <= 1.2x)")
-    finally:
-        shutil.rmtree(ROOT, ignore_errors=True)
+        raw_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        zen()
+        zen_times.append(time.perf_counter() - t)
+    raw_med, zen_med = statistics.median(raw_times), statistics.median(zen_times)
+    size = os.path.getsize(raw_path)
+    print(f"time: {args.rows:,} x {frame.shape[1]} DataFrame "
+          f"({frame.memory_usage(deep=True).sum() / 2**20:.0f} MiB in memory, "
+          f"{size / 2**20:.0f} MiB parquet), {args.runs} runs each")
+    print(f"time:   raw to_parquet + read_parquet  median {raw_med:.3f} s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in raw_times)})")
+    print(f"time:   two-step pipeline              median {zen_med:.3f} s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in zen_times)})")
+    print(f"time:   ratio pipeline / raw = {zen_med / raw_med:.2f}x (target <= 1.2x)")
 
 
 if __name__ == "__main__":

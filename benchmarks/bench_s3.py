@@ -30,7 +30,7 @@ import time
 import tracemalloc
 import urllib.request
 
-from harness import isolate_zen_home, median_time
+from harness import isolate_zen_home, median_time, pass_through_pipeline
 
 isolate_zen_home("zen-bench-s3-")
 KEY, SECRET, BUCKET = "bench", "bench-secret", "zen-bench"
@@ -92,7 +92,6 @@ def main() -> None:
 def run(endpoint: str, mb: int, runs: int) -> None:
     import s3fs
 
-    from zen_core import pipeline, step
     write_config(endpoint)
     raw = s3fs.S3FileSystem(endpoint_url=endpoint, key=KEY, secret=SECRET,
                             client_kwargs={"region_name": "us-east-1"}, skip_instance_cache=True)
@@ -111,20 +110,10 @@ def run(endpoint: str, mb: int, runs: int) -> None:
         raw.put(local, f"{BUCKET}/raw/payload.bin")
         raw.get(f"{BUCKET}/raw/payload.bin", back)
 
-    @step(enable_cache=False)
-    def produce():
-        return payload
-
-    @step(enable_cache=False)
-    def consume(data) -> int:
-        return len(data)
-
-    @pipeline(enable_cache=False)
-    def s3_bench():
-        consume(produce())
+    two_steps = pass_through_pipeline(payload)
 
     def through_pipeline() -> None:
-        run_ = s3_bench()
+        run_ = two_steps()
         assert run_.steps["consume"].outputs["output"].load() == len(payload)
 
     raw_put_get()  # warm-up: connections, bucket, page cache

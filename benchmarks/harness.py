@@ -1,13 +1,15 @@
-"""What the benchmark scripts share: a throwaway ZEN_HOME and medians of timed calls.
+"""What the benchmark scripts share: a throwaway ZEN_HOME, medians of timed calls, and
+the two-step pipeline that moves one payload through the artifact store.
 
 The scripts run as ``python benchmarks/bench_x.py``, so this folder is on ``sys.path``
-and they ``import harness``.
+and they ``import harness``. (No ``from __future__ import annotations`` here: the steps
+below annotate with a local variable, which zen_core must be able to resolve.)
 """
 
-from __future__ import annotations
-
+import atexit
 import gc
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -17,9 +19,10 @@ from typing import Any
 
 def isolate_zen_home(prefix: str, dir: str | None = None) -> str:
     """Point ZEN_HOME at a new temporary folder and work in it, so the default stack is a
-    fresh one and no ZEN_STACK or zen.toml of the user's applies. Call before importing
-    zen_core."""
+    fresh one and no ZEN_STACK or zen.toml of the user's applies; the folder is removed
+    when the script ends. Call before importing zen_core."""
     home = tempfile.mkdtemp(prefix=prefix, dir=dir)
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     os.environ["ZEN_HOME"] = home
     os.environ.pop("ZEN_STACK", None)
     os.chdir(home)
@@ -40,3 +43,23 @@ def median_time(fn: Callable[[], Any], repeat: int = 5, *, warmup: int = 0,
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def pass_through_pipeline(value: Any, annotation: Any = Any) -> Callable[[], Any]:
+    """A pipeline ``two_steps``: step ``produce`` returns ``value`` as ``annotation``, step
+    ``consume`` loads it back and returns its ``len``. Call it to run it."""
+    from zen_core import pipeline, step
+
+    @step(enable_cache=False)
+    def produce() -> annotation:
+        return value
+
+    @step(enable_cache=False)
+    def consume(data: annotation) -> int:
+        return len(data)
+
+    @pipeline(enable_cache=False)
+    def two_steps():
+        consume(produce())
+
+    return two_steps
