@@ -17,6 +17,27 @@ class TestLocalArtifactStore(ArtifactStoreContract):
         return local_store(tmp_path / "store")
 
 
+def test_local_store_reserves_room_for_large_writes_and_writes_them_exactly(tmp_path,
+                                                                             monkeypatch):
+    import zen_core.artifact_stores.local as local
+
+    reserved = []
+    reserve = local._reserve
+    monkeypatch.setattr(local, "_reserve",
+                        lambda fd, offset, size: (reserved.append((offset, size)),
+                                                  reserve(fd, offset, size)))
+    store = local_store(tmp_path / "store")
+    big = bytes(range(256)) * (36 << 10)  # 9 MiB
+    uri = store.join("f.bin")
+    with store.open(uri, "wb") as f:
+        f.write(b"head")  # still buffered when the large write comes
+        f.write(memoryview(big))
+        f.write(b"tail")
+    assert reserved == [(4, len(big))]  # at the file's logical end, for the large write only
+    with open(store._strip(uri), "rb") as f:
+        assert f.read() == b"head" + big + b"tail"  # nothing reserved shows as data
+
+
 class TestSQLiteMetadataStore(MetadataStoreContract):
     @pytest.fixture
     def metadata_store(self, tmp_path):
