@@ -34,3 +34,20 @@ def test_loading_the_plugin_does_not_import_psycopg():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_test_helpers_say_which_server_they_could_not_reach(monkeypatch):
+    import socket
+
+    import pytest
+    from zen_postgres.testing import PostgresUnavailable, temporary_database
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://nobody@127.0.0.1:{port}/postgres"
+    monkeypatch.setenv("ZEN_TEST_POSTGRES_URL", url)
+    with pytest.raises(PostgresUnavailable) as info, temporary_database():
+        pass
+    message = str(info.value)
+    assert url in message and "ZEN_TEST_POSTGRES_URL" in message and "Fix:" in message
