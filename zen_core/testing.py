@@ -447,6 +447,16 @@ def check_concurrent_pipelines(env: dict[str, str], processes: int = 8, runs: in
 # -- services ------------------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now: for a server a test starts, or for
+    an address that must refuse connections."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def service_unavailable(message: str) -> None:
     """Skip the test for a missing service (a server, a browser); with ``CI=true`` fail it,
     so a CI that lost a service goes red instead of quietly testing less."""

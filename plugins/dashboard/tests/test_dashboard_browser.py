@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from zen_core import pipeline, step
-from zen_core.testing import isolate_zen_home, service_unavailable
+from zen_core.testing import free_port, isolate_zen_home, service_unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
@@ -35,12 +34,6 @@ def _require_browser() -> None:
         missing.append("Playwright for Python (pip install 'zen-dashboard[test]')")
     if missing:
         service_unavailable("browser tests need " + " and ".join(missing))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if HAVE_PANDAS:
@@ -86,7 +79,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, dataset_factory: Any) -> An
             isolate_zen_home(mp, dataset.home.parent)  # the session data's ZEN_HOME again
             dataset.runs["iris"] = iris_pipeline()
     close_all()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ZEN_HOME": str(dataset.home)}
     env.pop("ZEN_STACK", None)
     proc = subprocess.Popen(

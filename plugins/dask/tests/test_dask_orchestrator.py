@@ -18,6 +18,7 @@ from zen_core import pipeline, save_artifact, step
 from zen_core.client import Client
 from zen_core.errors import ConfigError
 from zen_core.materializers import Materializer
+from zen_core.testing import free_port
 
 # -- steps ---------------------------------------------------------------------------------
 
@@ -315,11 +316,7 @@ def test_retries_resubmit_a_step_whose_worker_died(dask_stack, tmp_path):
 
 
 def test_unreachable_scheduler_is_a_clear_error(zen_home):
-    import socket
-
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens there
     zen_home.mkdir(parents=True, exist_ok=True)
     (zen_home / "config.toml").write_text(
         'active_stack = "dask"\n[stacks.dask]\n'

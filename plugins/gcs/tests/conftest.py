@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 
 import pytest
@@ -13,12 +12,6 @@ import zen_core.testing
 BUCKET = "zen-test"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def gcs_endpoint():
     """``http://127.0.0.1:<port>`` of an in-memory GCS emulator with the bucket ``zen-test``."""
@@ -26,7 +19,7 @@ def gcs_endpoint():
         from gcp_storage_emulator.server import create_server
 
         logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
-        port = free_port()
+        port = zen_core.testing.free_port()
         server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
         server.start()
     except Exception as exc:

@@ -8,13 +8,13 @@ as the S3 store's, which tests them against an IAM-checking server.
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from zen_core import pipeline, save_artifact, step
 from zen_core.client import Client
 from zen_core.errors import ConfigError, StoreError
+from zen_core.testing import free_port
 
 
 @step(enable_cache=False)
@@ -25,12 +25,6 @@ def make_number() -> int:
 @pipeline(enable_cache=False)
 def one_step():
     make_number()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_missing_bucket(make_gcs_stack):
@@ -54,7 +48,7 @@ def test_missing_bucket_fails_the_run(make_gcs_stack):
 
 
 def test_unreachable_endpoint_fails_fast_with_a_clear_error(make_gcs_stack):
-    make_gcs_stack(endpoint_url=f"http://127.0.0.1:{_free_port()}", retries=1,
+    make_gcs_stack(endpoint_url=f"http://127.0.0.1:{free_port()}", retries=1,
                    connect_timeout=1.0)
     with pytest.raises(StoreError) as info:
         save_artifact(b"data", name="blob")

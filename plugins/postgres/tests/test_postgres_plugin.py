@@ -37,15 +37,12 @@ def test_loading_the_plugin_does_not_import_psycopg():
 
 
 def test_test_helpers_say_which_server_they_could_not_reach(monkeypatch):
-    import socket
-
     import pytest
     from zen_postgres.testing import PostgresUnavailable, temporary_database
 
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"postgresql://nobody@127.0.0.1:{port}/postgres"
+    from zen_core.testing import free_port
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/postgres"
     monkeypatch.setenv("ZEN_TEST_POSTGRES_URL", url)
     with pytest.raises(PostgresUnavailable) as info, temporary_database():
         pass

@@ -19,7 +19,7 @@ from zen_core.errors import ConfigError, MetadataStoreError
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.metadata_stores.sql import MIGRATIONS
 from zen_core.models import ExecutionStatus, PipelineRun, StepRun
-from zen_core.testing import MetadataStoreContract, stored_data
+from zen_core.testing import MetadataStoreContract, free_port, stored_data
 
 CONFIG_PATH = "stacks.team.metadata_store"
 
@@ -288,14 +288,8 @@ def test_close_then_use_reconnects(make_store):
 # -- errors a user can cause -----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_server_names_host_port_database_and_masks_password():
-    port = _free_port()
+    port = free_port()
     store = PostgresMetadataStore(PostgresMetadataStoreConfig(
         url=f"postgresql://zen:s3cr3t-pw@127.0.0.1:{port}/teamdb", connect_timeout_s=2))
     with pytest.raises(MetadataStoreError) as info:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 from zen_core import pipeline, save_artifact, step
 from zen_core.client import Client
 from zen_core.errors import ConfigError, StoreError
-from zen_core.testing import service_unavailable
+from zen_core.testing import free_port, service_unavailable
 
 SECRET = "zen-test-secret-value"
 
@@ -28,12 +27,6 @@ def make_number() -> int:
 @pipeline(enable_cache=False)
 def one_step():
     make_number()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _nothing_recorded() -> None:
@@ -62,7 +55,7 @@ def test_missing_bucket_fails_the_run_and_records_no_artifact(make_s3_stack):
 
 
 def test_unreachable_endpoint_fails_fast_with_a_clear_error(make_s3_stack):
-    make_s3_stack(endpoint_url=f"http://127.0.0.1:{_free_port()}", retries=1,
+    make_s3_stack(endpoint_url=f"http://127.0.0.1:{free_port()}", retries=1,
                   connect_timeout=1.0)
     with pytest.raises(StoreError) as info:
         save_artifact(b"data", name="blob")
@@ -103,7 +96,7 @@ def test_config_errors_name_file_key_and_value(make_s3_stack, zen_home, options,
 @pytest.fixture(scope="session")
 def locked_s3():
     """A moto server enforcing IAM; bucket ``locked``; a user allowed only to read and list."""
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}  # the 4 setup calls below
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
