@@ -444,6 +444,45 @@ def check_concurrent_pipelines(env: dict[str, str], processes: int = 8, runs: in
         assert versions == list(range(1, total + 1)), name
 
 
+# -- lazy imports ---------------------------------------------------------------------------------
+
+_STARTUP_SCRIPT = """
+import json, sys
+import click
+import zen_core
+from zen_core.materializers.registry import get_registry
+from zen_core.plugins import get_plugin_manager, list_plugins
+from zen_core.stack import flavors
+
+pm = get_plugin_manager()
+list_plugins(pm)
+get_registry().for_type(int)
+for kind in ("artifact_store", "metadata_store", "orchestrator"):
+    flavors(kind, pm)
+pm.hook.zen_register_commands(cli=click.Group())
+for name in sys.argv[2:]:
+    __import__(name)
+print(json.dumps(sorted({p for p in json.loads(sys.argv[1]) for m in sys.modules
+                         if m == p or m.startswith(p + ".")})))
+"""
+
+
+def modules_imported_at_startup(modules: list[str], also_import: tuple[str, ...] = ()
+                                ) -> list[str]:
+    """Which of ``modules`` (or of their submodules) a fresh process has imported after doing
+    what every zen_core process does at start (load the plugins, list them, build the
+    materializer registry, the flavors and the CLI commands) and importing
+    ``also_import``: a plugin's heavy library must not be among them."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _STARTUP_SCRIPT, json.dumps(modules), *also_import],
+        capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
 # -- services ------------------------------------------------------------------------------------
 
 

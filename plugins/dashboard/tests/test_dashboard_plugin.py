@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import click
 import pytest
 import zen_dashboard
 from click.testing import CliRunner
 
 from zen_core.plugins import list_plugins, new_plugin_manager
+from zen_core.testing import modules_imported_at_startup
 
 
 def test_entry_point_is_listed():
@@ -20,19 +18,8 @@ def test_entry_point_is_listed():
 
 
 def test_loading_the_plugin_does_not_import_the_web_stack():
-    code = (
-        "import sys, click, zen_core\n"
-        "from zen_core.plugins import new_plugin_manager\n"
-        "pm = new_plugin_manager()\n"
-        "group = click.Group()\n"
-        "pm.hook.zen_register_commands(cli=group)\n"
-        "assert 'dashboard' in group.commands, group.commands\n"
-        "heavy = [m for m in ('starlette', 'uvicorn', 'jinja2', 'markdown_it', 'zen_dashboard.app')"
-        " if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    heavy = ["starlette", "uvicorn", "jinja2", "markdown_it", "zen_dashboard.app"]
+    assert modules_imported_at_startup(heavy) == []
 
 
 def _cli() -> click.Group:

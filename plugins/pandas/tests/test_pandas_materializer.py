@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -15,7 +13,7 @@ from zen_core.errors import UnsafeArtifactError
 from zen_core.materializers.registry import MaterializerRegistry
 from zen_core.plugins import list_plugins, new_plugin_manager
 from zen_core.storage import load_data, save_data
-from zen_core.testing import MaterializerContract, local_store
+from zen_core.testing import MaterializerContract, local_store, modules_imported_at_startup
 
 
 def _frames() -> dict[str, pd.DataFrame | pd.Series]:
@@ -237,14 +235,5 @@ def test_entry_point_is_listed():
 
 
 def test_loading_the_plugin_does_not_import_pandas():
-    code = (
-        "import sys, zen_core\n"
-        "from zen_core.plugins import get_plugin_manager, list_plugins\n"
-        "from zen_core.materializers.registry import get_registry\n"
-        "pm = get_plugin_manager(); list_plugins(pm); get_registry()\n"
-        "assert pm.has_plugin('pandas'), pm.list_name_plugin()\n"
-        "import zen_pandas\n"
-        "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert modules_imported_at_startup(["pandas", "pyarrow", "numpy"],
+                                       also_import=("zen_pandas",)) == []

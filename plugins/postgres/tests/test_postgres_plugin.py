@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from zen_core.plugins import list_plugins, new_plugin_manager
 from zen_core.stack import flavors
+from zen_core.testing import modules_imported_at_startup
 
 
 def test_entry_point_is_listed_with_its_flavors():
@@ -23,17 +21,8 @@ def test_both_flavor_names_build_the_same_store():
 
 
 def test_loading_the_plugin_does_not_import_psycopg():
-    code = (
-        "import sys, zen_core\n"
-        "from zen_core.plugins import get_plugin_manager, list_plugins\n"
-        "assert get_plugin_manager().has_plugin('postgres'); list_plugins()\n"
-        "import zen_postgres\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'psycopg_binary'))\n"
-        "print(heavy)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
+    assert modules_imported_at_startup(["psycopg", "psycopg_binary"],
+                                       also_import=("zen_postgres",)) == []
 
 
 def test_test_helpers_say_which_server_they_could_not_reach(monkeypatch):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import collections
 import json
-import subprocess
-import sys
 from typing import Annotated
 
 import pytest
@@ -20,7 +18,7 @@ from zen_core.errors import ConfigError, MaterializerError, UnsafeArtifactError
 from zen_core.materializers.registry import get_registry
 from zen_core.plugins import list_plugins, new_plugin_manager
 from zen_core.storage import save_data
-from zen_core.testing import MaterializerContract, local_store
+from zen_core.testing import MaterializerContract, local_store, modules_imported_at_startup
 
 
 class TinyNet(nn.Module):
@@ -367,15 +365,9 @@ def test_config_section_is_declared():
     assert sections["torch"] is zen_torch.TorchConfig
 
 
-def test_loading_plugins_does_not_import_torch(tmp_path):
-    code = ("import sys, zen_core, zen_core.plugins as p\n"
-            "p.get_plugin_manager(); p.list_plugins()\n"
-            "from zen_core.materializers.registry import get_registry\n"
-            "get_registry().for_type(dict); import zen_torch.checkpoints\n"
-            "print(sorted(m for m in ('torch', 'safetensors', 'numpy') if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, check=True)
-    assert out.stdout.strip() == "[]", out.stderr
+def test_loading_plugins_does_not_import_torch():
+    assert modules_imported_at_startup(["torch", "safetensors", "numpy"],
+                                       also_import=("zen_torch.checkpoints",)) == []
 
 
 def _write_config(text: str) -> None:
