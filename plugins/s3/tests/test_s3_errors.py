@@ -122,8 +122,16 @@ def locked_s3():
         key = iam.create_access_key(UserName="reader")["AccessKey"]
         iam.put_user_policy(UserName="reader", PolicyName="read-only", PolicyDocument=json.dumps({
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
-                           "Resource": "*"}]}))
+            "Statement": [
+                # Read and list, stated per resource. AWS checks s3:ListBucket on the bucket
+                # for a listing and s3:GetObject on the object for GET and HEAD; moto 5.2.6
+                # checks actions named after the API call (s3:ListObjectsV2, s3:HeadObject),
+                # so the reader is granted both spellings, and still nothing that writes.
+                {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListObjectsV2"],
+                 "Resource": "arn:aws:s3:::locked"},
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:HeadObject"],
+                 "Resource": "arn:aws:s3:::locked/*"},
+            ]}))
         yield endpoint, key["AccessKeyId"], key["SecretAccessKey"]
     finally:
         proc.terminate()
