@@ -1,5 +1,9 @@
-"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench.
+"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench, lock.
 
+Every session installs third-party packages under ``test-constraints.txt``, the
+checked-in lock, so a fresh machine gets the versions of the last green run.
+``nox -s lock`` regenerates it (keeping locked versions that still fit);
+``nox -s lock -- --upgrade`` moves everything to the newest releases.
 Virtualenvs are reused between runs; pass ``-R`` to skip re-installing.
 """
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import tomllib
 
 import nox
 
@@ -15,7 +20,29 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "tests"]
 
 PLUGINS = sorted(os.path.dirname(p) for p in glob.glob("plugins/*/pyproject.toml"))
+EXAMPLES = sorted(os.path.dirname(p) for p in glob.glob("examples/*/pyproject.toml"))
 EXAMPLE_PLUGIN = "examples/zen_fraction"  # the worked example of docs/plugins.md
+LOCK = "test-constraints.txt"
+TOOLS = ["ruff"]  # what the lint session installs, locked like the rest
+
+
+def _install(session: nox.Session, *args: str) -> None:
+    """``pip install`` under the lock (a missing lock is made first by ``nox -s lock``)."""
+    if not os.path.exists(LOCK):
+        session.error(f"{LOCK} is missing: run `nox -s lock` to create it")
+    session.install("-c", LOCK, *args)
+
+
+def _extras(project: str) -> list[str]:
+    """The optional-dependency groups a project's tests and benchmarks use."""
+    with open(os.path.join(project, "pyproject.toml"), "rb") as f:
+        extras = tomllib.load(f)["project"].get("optional-dependencies", {})
+    return [name for name in ("test", "bench") if name in extras]
+
+
+def _distribution(project: str) -> str:
+    with open(os.path.join(project, "pyproject.toml"), "rb") as f:
+        return tomllib.load(f)["project"]["name"]
 
 
 def _install_system_packages(session: nox.Session) -> None:
@@ -35,36 +62,60 @@ def _install_system_packages(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite: the core and every plugin installed into one virtualenv."""
     _install_system_packages(session)
-    session.install("-e", ".[test]", "-e", EXAMPLE_PLUGIN,
-                    *[arg for p in PLUGINS for arg in ("-e", f"{p}[test]")])
+    _install(session, "-e", ".[test]", "-e", EXAMPLE_PLUGIN,
+             *[arg for p in PLUGINS for arg in ("-e", f"{p}[test]")])
     session.run("pytest", "tests", EXAMPLE_PLUGIN, *PLUGINS, *session.posargs)
 
 
 @nox.session(name="tests-core")
 def tests_core(session: nox.Session) -> None:
     """The core alone, with no plugin installed: the embedded default stack must suffice."""
-    session.install("-e", ".[test]")
+    _install(session, "-e", ".[test]")
     session.run("pytest", "tests", *session.posargs)
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
     """Run the quickstart on the embedded default stack (in a throwaway ZEN_HOME)."""
-    session.install("-e", ".")
+    _install(session, "-e", ".")
     home = os.path.join(session.create_tmp(), "zen_home")
     session.run("python", "examples/quickstart.py", env={"ZEN_HOME": home, "ZEN_LOG_LEVEL": "info"})
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    _install(session, *TOOLS)
     session.run("ruff", "check", "zen_core", "tests", "plugins", "benchmarks", "examples")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every benchmark script; each prints its medians and ratios."""
-    session.install("-e", ".", *[arg for p in PLUGINS for arg in ("-e", f"{p}[bench]")])
+    _install(session, "-e", ".", *[arg for p in PLUGINS for arg in ("-e", f"{p}[bench]")])
     scripts = session.posargs or sorted(glob.glob("benchmarks/bench_*.py"))
     for script in scripts:
         session.run("python", script)
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Regenerate ``test-constraints.txt``: every third-party package the sessions install.
+
+    Locked versions that still satisfy the projects are kept, so running it twice
+    changes nothing; ``nox -s lock -- --upgrade`` (or ``--upgrade-package NAME``)
+    moves versions on purpose. Run the full suite after either.
+    """
+    session.install("uv==0.13.9")
+    projects = [".", *EXAMPLES, *PLUGINS]
+    requirements = [os.path.join(".", p) + (f"[{','.join(_extras(p))}]" if _extras(p) else "")
+                    for p in projects]
+    source = os.path.join(session.create_tmp(), "lock.in")
+    with open(source, "w") as f:
+        f.write("\n".join([*requirements, *TOOLS]) + "\n")
+    local = [arg for p in projects for arg in ("--no-emit-package", _distribution(p))]
+    session.run(
+        "uv", "pip", "compile", source, "--output-file", LOCK, "--universal",
+        "--python-version", "3.11", "--annotation-style", "line", *local,
+        *session.posargs,
+        env={"UV_CUSTOM_COMPILE_COMMAND": "nox -s lock"},
+    )
