@@ -6,7 +6,7 @@ pytest.importorskip("pandas")
 pytest.importorskip("sklearn")
 
 from zen_core.client import Client  # noqa: E402
-from zen_core.testing_guide import GuideExampleContract  # noqa: E402
+from zen_core.testing.guide import GuideExampleContract  # noqa: E402
 
 
 class TestGuideExampleOnLocalStore(GuideExampleContract):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from zen_core.testing_guide import GuideExampleContract
+from zen_core.testing.guide import GuideExampleContract
 
 
 class TestGuideExampleOnGCS(GuideExampleContract):

@@ -1,0 +1,153 @@
+"""The contract every metadata store passes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import attrs
+import pytest
+
+from zen_core.errors import ArtifactVersionExistsError, RunNameTakenError
+from zen_core.materializers.base import qualified_name
+from zen_core.materializers.builtin import BytesMaterializer
+from zen_core.metadata_stores.base import MetadataStore, NewArtifactVersion
+from zen_core.models import ExecutionStatus, PipelineRun, StepRun
+from zen_core.storage import StoredData
+
+
+def stored_data(content: str = "x") -> StoredData:
+    """A small StoredData for metadata-store tests (no real data behind it)."""
+    return StoredData(uri=f"mem://{content}", content_hash=content.ljust(32, "0"), size=1,
+                      files={"f": [1, "0"]}, materializer=qualified_name(BytesMaterializer),
+                      materializer_version="1", type="builtins.bytes", artifact_type="data",
+                      metadata={"k": 1}, visualizations={})
+
+
+def _run(name: str = "p") -> PipelineRun:
+    return PipelineRun(id=uuid.uuid4().hex, name=f"{name}-{uuid.uuid4().hex[:6]}",
+                       pipeline_name=name, status=ExecutionStatus.RUNNING, created=time.time(),
+                       finished=None, params={"a": 1}, error=None)
+
+
+def _step(run: PipelineRun, name: str = "s", key: str | None = "k") -> StepRun:
+    return StepRun(id=uuid.uuid4().hex, run_id=run.id, name=name, step_name=name,
+                   pipeline_name=run.pipeline_name, status=ExecutionStatus.RUNNING, params={},
+                   cache_key=key, cache_miss="no earlier run", started=time.time(), finished=None,
+                   error=None, original_step_run_id=None)
+
+
+class MetadataStoreContract:
+    """Semantics every metadata store shares. Provide a ``metadata_store`` fixture
+    (empty, freshly migrated)."""
+
+    def test_runs(self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        metadata_store.create_run(run)
+        assert metadata_store.get_run(run.id).name == run.name
+        assert metadata_store.get_run(run.name).id == run.id
+        metadata_store.finish_run(run.id, ExecutionStatus.COMPLETED, time.time())
+        assert metadata_store.get_run(run.id).status == "completed"
+        assert [r.id for r in metadata_store.list_runs(pipeline_name="p")] == [run.id]
+        assert metadata_store.count_runs(status="completed") == 1
+        metadata_store.delete_run(run.id)
+        assert metadata_store.get_run(run.id) is None
+
+    def test_a_taken_run_name_is_refused_and_records_nothing(
+            self, metadata_store: MetadataStore) -> None:
+        first = _run()
+        metadata_store.create_run(first)
+        twin = attrs.evolve(first, id=uuid.uuid4().hex)
+        with pytest.raises(RunNameTakenError, match=repr(first.name)):
+            metadata_store.create_run(twin)
+        assert metadata_store.get_run(twin.id) is None
+        assert metadata_store.count_runs() == 1
+        metadata_store.create_run(attrs.evolve(twin, name=first.name + "-2"))  # still usable
+        assert metadata_store.get_run(first.name + "-2").id == twin.id
+
+    def test_versions_count_up_per_name(self, metadata_store: MetadataStore) -> None:
+        versions = [metadata_store.create_artifact_version(NewArtifactVersion("a", stored_data(str(i))))
+                    for i in range(3)]
+        assert [v.version for v in versions] == ["1", "2", "3"]
+        other = metadata_store.create_artifact_version(NewArtifactVersion("b", stored_data()))
+        assert other.version == "1"
+        assert metadata_store.get_artifact_version("a").id == versions[-1].id
+        assert metadata_store.get_artifact_version("a", "2").id == versions[1].id
+
+    def test_pinned_versions(self, metadata_store: MetadataStore) -> None:
+        metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data(), version="1.0"))
+        assert metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data())).version == "1"
+        metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data(), version="7"))
+        assert metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data())).version == "8"
+        with pytest.raises(ArtifactVersionExistsError, match=r"'m'.*'1.0'"):
+            metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data(), version="1.0"))
+        assert metadata_store.version_taken("m", "1.0")
+        # the refused insert used no number
+        assert metadata_store.create_artifact_version(NewArtifactVersion("m", stored_data())).version == "9"
+
+    def test_latest_is_most_recent_not_highest(self, metadata_store: MetadataStore) -> None:
+        metadata_store.create_artifact_version(NewArtifactVersion("l", stored_data(), version="9"))
+        metadata_store.create_artifact_version(NewArtifactVersion("l", stored_data(), version="2.0"))
+        assert metadata_store.get_artifact_version("l").version == "2.0"
+
+    def test_step_lifecycle_and_lineage(self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        metadata_store.create_run(run)
+        producer = _step(run, "make")
+        metadata_store.create_step_run(producer, {}, {"code": "c"})
+        [av] = metadata_store.complete_step_run(
+            producer.id, outputs=[("output", NewArtifactVersion(
+                "data", stored_data(), producer_step_run_id=producer.id, run_id=run.id))],
+            extra_inputs={}, finished=time.time())
+        consumer = _step(run, "use", key="k2")
+        metadata_store.create_step_run(consumer, {"df": av.id})
+        metadata_store.fail_step_run(consumer.id, "Traceback ...", time.time())
+        assert metadata_store.get_step_run(consumer.id).status == "failed"
+        assert [s.id for s in metadata_store.consumers(av.id)] == [consumer.id]
+        inputs, outputs = metadata_store.step_io(consumer.id)
+        assert inputs["df"].id == av.id and outputs == {}
+        assert metadata_store.step_io(producer.id)[1]["output"].id == av.id
+        assert [s.name for s in metadata_store.list_step_runs(run.id)] == ["make", "use"]
+        [hit] = metadata_store.find_cache_candidates("k")
+        assert hit.id == producer.id
+        previous = metadata_store.previous_step_run("p", "make")
+        assert previous is not None and previous[1] == {"code": "c"}
+
+    def test_cached_step_runs_keep_versions_referenced(self, metadata_store: MetadataStore) -> None:
+        first, second = _run(), _run()
+        for r in (first, second):
+            metadata_store.create_run(r)
+        producer = _step(first)
+        metadata_store.create_step_run(producer, {})
+        [av] = metadata_store.complete_step_run(
+            producer.id, outputs=[("output", NewArtifactVersion(
+                "d", stored_data(), producer_step_run_id=producer.id, run_id=first.id))],
+            extra_inputs={}, finished=time.time())
+        cached = _step(second)
+        cached.status = ExecutionStatus.CACHED
+        metadata_store.create_step_run(cached, {}, outputs={"output": av.id})
+        metadata_store.delete_run(first.id)
+        assert metadata_store.unreferenced_artifact_versions() == []
+        metadata_store.delete_run(second.id)
+        assert [v.id for v in metadata_store.unreferenced_artifact_versions()] == [av.id]
+
+    def test_saved_versions_are_never_unreferenced(self, metadata_store: MetadataStore) -> None:
+        metadata_store.create_artifact_version(NewArtifactVersion("s", stored_data(), origin="saved"))
+        assert metadata_store.unreferenced_artifact_versions() == []
+
+    def test_delete_versions_and_hash_counts(self, metadata_store: MetadataStore) -> None:
+        a = metadata_store.create_artifact_version(NewArtifactVersion("h", stored_data("same")))
+        metadata_store.create_artifact_version(NewArtifactVersion("h2", stored_data("same")))
+        h = stored_data("same").content_hash
+        assert metadata_store.content_hash_counts([h, "f" * 32]) == {h: 2}
+        metadata_store.delete_artifact_versions([a.id])
+        assert metadata_store.content_hash_counts([h]) == {h: 1}
+        assert metadata_store.get_artifact_version_by_id(a.id) is None
+
+    def test_list_artifacts(self, metadata_store: MetadataStore) -> None:
+        for name in ("b", "a", "b"):
+            metadata_store.create_artifact_version(NewArtifactVersion(name, stored_data()))
+        summary = {s.name: (s.versions, s.latest_version) for s in metadata_store.list_artifacts()}
+        assert summary == {"a": (1, "1"), "b": (2, "2")}
+        assert len(metadata_store.list_artifact_versions()) == 3
+        assert [v.version for v in metadata_store.list_artifact_versions("b")] == ["1", "2"]
