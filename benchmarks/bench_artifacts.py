@@ -25,9 +25,9 @@ isolate_zen_home("zen-bench-")
 
 
 def bench_lookup() -> None:
+    from zen_core.artifacts.data import StoredData
     from zen_core.client import Client
     from zen_core.metadata_stores.base import NewArtifactVersion
-    from zen_core.storage import StoredData
 
     client = Client()
     store = client.active_stack.metadata_store
@@ -62,10 +62,10 @@ def bench_lookup() -> None:
 
 
 def bench_hashing(size: int = 512 << 20) -> None:
+    from zen_core.artifacts.data import load_data, save_data
     from zen_core.client import Client
     from zen_core.materializers.builtin import BytesMaterializer
     from zen_core.materializers.registry import get_registry
-    from zen_core.storage import load_data, save_data
 
     payload = os.urandom(1 << 20) * (size >> 20)
     store = Client().active_stack.artifact_store

@@ -26,11 +26,11 @@ from harness import isolate_zen_home, median_time
 
 isolate_zen_home("zen-bench-dashboard-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 
+from zen_core.artifacts.data import StoredData, save_data  # noqa: E402
 from zen_core.client import Client  # noqa: E402
 from zen_core.materializers import Materializer  # noqa: E402
 from zen_core.metadata_stores.base import NewArtifactVersion  # noqa: E402
 from zen_core.models import PipelineRun, StepRun  # noqa: E402
-from zen_core.storage import StoredData, save_data  # noqa: E402
 
 PIPELINES, RUNS_PER_PIPELINE, STEPS, OUTPUTS = 10, 100, 4, 5
 TOTAL_VERSIONS = 20_000

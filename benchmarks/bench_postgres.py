@@ -88,8 +88,8 @@ def run(url: str) -> None:
     import psycopg
     from zen_postgres import PostgresMetadataStore, PostgresMetadataStoreConfig
 
+    from zen_core.artifacts.data import StoredData
     from zen_core.metadata_stores.base import NewArtifactVersion
-    from zen_core.storage import StoredData
 
     store = PostgresMetadataStore(PostgresMetadataStoreConfig(url=url, schema="bench"))
     try:

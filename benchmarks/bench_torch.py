@@ -22,8 +22,8 @@ import safetensors.torch
 import torch
 from zen_torch.materializers import StateDictMaterializer, TensorMaterializer
 
+from zen_core.artifacts.data import load_data, save_data
 from zen_core.materializers.registry import MaterializerRegistry
-from zen_core.storage import load_data, save_data
 from zen_core.testing import local_store
 
 RUNS = 5

@@ -57,8 +57,8 @@ def test_json_tree_round_trips_exactly():
 
 
 def test_container_of_unknown_objects_needs_pickle(tmp_path):
+    from zen_core.artifacts.data import save_data
     from zen_core.errors import UnsafeArtifactError
-    from zen_core.storage import save_data
     from zen_core.testing import local_store
 
     with pytest.raises(UnsafeArtifactError, match=r"pathlib.*PosixPath.*allow_pickle = false"):
@@ -67,9 +67,9 @@ def test_container_of_unknown_objects_needs_pickle(tmp_path):
 
 
 def test_pickled_container_is_not_loaded_when_pickle_is_disabled(tmp_path):
+    from zen_core.artifacts.data import load_data, save_data
     from zen_core.errors import UnsafeArtifactError
     from zen_core.materializers.registry import get_registry
-    from zen_core.storage import load_data, save_data
     from zen_core.testing import local_store
 
     store = local_store(tmp_path)

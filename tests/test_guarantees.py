@@ -137,10 +137,10 @@ def test_concurrent_processes_get_unique_gap_free_versions(zen_home):
 
 def test_large_buffers_are_hashed_and_verified_while_streaming(tmp_path):
     """Buffers over 16 MiB are hashed on a helper thread; the result must be the same."""
+    from zen_core.artifacts.data import load_data, save_data
     from zen_core.hashing import hash_stream
     from zen_core.materializers import Materializer
     from zen_core.materializers.registry import MaterializerRegistry
-    from zen_core.storage import load_data, save_data
     from zen_core.testing import local_store
 
     class Buffer(Materializer):

@@ -122,9 +122,9 @@ def test_individual_versions_cannot_be_deleted():
 
 
 def test_orphan_objects_are_removed_only_after_the_grace_period():
+    from zen_core.artifacts.data import save_data
     from zen_core.materializers.builtin import BytesMaterializer
     from zen_core.prune import prune
-    from zen_core.storage import save_data
 
     stack = Client().active_stack
     # data published by a writer that died before recording it: no version points at it

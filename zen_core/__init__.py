@@ -15,10 +15,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "step": "zen_core.steps",
     "pipeline": "zen_core.pipelines",
-    "ArtifactConfig": "zen_core.artifact_config",
-    "save_artifact": "zen_core.artifacts",
-    "load_artifact": "zen_core.artifacts",
-    "register_artifact": "zen_core.artifacts",
+    "ArtifactConfig": "zen_core.artifacts.artifact_config",
+    "save_artifact": "zen_core.artifacts.utils",
+    "load_artifact": "zen_core.artifacts.utils",
+    "register_artifact": "zen_core.artifacts.utils",
     "Client": "zen_core.client",
 }
 
@@ -26,8 +26,8 @@ __all__ = ["ArtifactConfig", "Client", "load_artifact", "pipeline", "register_ar
            "save_artifact", "step"]
 
 if TYPE_CHECKING:
-    from zen_core.artifact_config import ArtifactConfig
-    from zen_core.artifacts import load_artifact, register_artifact, save_artifact
+    from zen_core.artifacts.artifact_config import ArtifactConfig
+    from zen_core.artifacts.utils import load_artifact, register_artifact, save_artifact
     from zen_core.client import Client
     from zen_core.pipelines import pipeline
     from zen_core.steps import step

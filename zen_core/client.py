@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from zen_core.config import ZenConfig, load_config
 from zen_core.errors import ArtifactNotFoundError, RunNotFoundError
-from zen_core.models import ArtifactVersion, PipelineRun, StepRun
+from zen_core.records import ArtifactVersion, PipelineRun, StepRun
 
 if TYPE_CHECKING:
     from zen_core.lineage import LineageGraph
@@ -140,7 +140,7 @@ class Client:
     # -- used by the records' lazy properties -------------------------------------------
 
     def _load(self, av: ArtifactVersion) -> Any:
-        from zen_core.storage import load_data
+        from zen_core.artifacts.data import load_data
 
         return load_data(self.active_stack.artifact_store, self.materializers, uri=av.uri,
                          materializer=av.materializer, type_path=av.type, files=av.files,

@@ -16,8 +16,8 @@ import attrs
 
 from zen_core import _context
 from zen_core.errors import CompositionError, ParameterError
-from zen_core.models import ArtifactVersion
 from zen_core.naming import check_placeholders, validate_name
+from zen_core.records import ArtifactVersion
 from zen_core.signatures import OutputSpec, check_type, type_name
 
 if TYPE_CHECKING:

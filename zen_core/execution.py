@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from zen_core.artifacts.data import StoredData, load_data, save_data
 from zen_core.errors import StepTypeError
 from zen_core.materializers.registry import get_registry
-from zen_core.models import ArtifactVersion, loaded_in_step
+from zen_core.records import ArtifactVersion, loaded_in_step
 from zen_core.signatures import check_type, type_name
-from zen_core.storage import StoredData, load_data, save_data
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
     from zen_core.materializers.base import Materializer
     from zen_core.metadata_stores.base import MetadataStore
-    from zen_core.models import ArtifactVersion, StepRun
     from zen_core.orchestrators.base import Orchestrator
+    from zen_core.records import ArtifactVersion, StepRun
 
 hookspec = pluggy.HookspecMarker("zen_core")
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from zen_core.models import ArtifactVersion, StepRun
+from zen_core.records import ArtifactVersion, StepRun
 
 if TYPE_CHECKING:
     from zen_core.client import Client

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
-    from zen_core.models import PipelineRun
+    from zen_core.records import PipelineRun
 
 _OPTIONS = ("name", "enable_cache", "substitutions")
 

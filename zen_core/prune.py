@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.errors import StoreError
-from zen_core.models import ArtifactVersion
+from zen_core.records import ArtifactVersion
 
 if TYPE_CHECKING:
     from zen_core.stack import Stack

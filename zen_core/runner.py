@@ -27,9 +27,9 @@ from zen_core.log import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.materializers.registry import get_registry
 from zen_core.metadata_stores.base import NewArtifactVersion
-from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import get_plugin_manager
+from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 from zen_core.signatures import materializer_type
 from zen_core.stack import get_stack
 

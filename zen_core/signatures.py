@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import attrs
 
-from zen_core.artifact_config import ArtifactConfig
+from zen_core.artifacts.artifact_config import ArtifactConfig
 from zen_core.errors import CompositionError
 from zen_core.hashing import new_hasher
 

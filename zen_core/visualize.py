@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from zen_core.models import ArtifactVersion
+    from zen_core.records import ArtifactVersion
 
 
 def in_notebook() -> bool:

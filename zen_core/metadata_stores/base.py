@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from zen_core.models import new_id
+from zen_core.records import new_id
 
 if TYPE_CHECKING:
-    from zen_core.models import ArtifactVersion, PipelineRun, StepRun
-    from zen_core.storage import StoredData
+    from zen_core.artifacts.data import StoredData
+    from zen_core.records import ArtifactVersion, PipelineRun, StepRun
 
 
 @attrs.frozen
@@ -37,7 +37,7 @@ class NewArtifactVersion:
 
     def preview(self) -> ArtifactVersion:
         """The version as it will be recorded (``version`` is ``""`` until a number is given)."""
-        from zen_core.models import ArtifactVersion
+        from zen_core.records import ArtifactVersion
 
         d = self.data
         return ArtifactVersion(

@@ -23,7 +23,7 @@ import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
 from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
-from zen_core.models import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
+from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
 
 @attrs.frozen

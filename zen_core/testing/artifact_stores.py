@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from zen_core.artifact_stores.base import ArtifactStore
+from zen_core.artifacts.data import load_data, save_data
 from zen_core.errors import IntegrityError
 from zen_core.materializers.builtin import BytesMaterializer
 from zen_core.materializers.registry import MaterializerRegistry
-from zen_core.storage import load_data, save_data
 
 
 class ArtifactStoreContract:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from zen_core.artifact_stores.base import ArtifactStore
+from zen_core.artifacts.data import StoredData, load_data, save_data
 from zen_core.errors import ArtifactDataMissingError, IntegrityError, MaterializerError
 from zen_core.materializers.base import Materializer
 from zen_core.materializers.registry import MaterializerRegistry
-from zen_core.storage import StoredData, load_data, save_data
 
 
 def local_store(path: Path) -> ArtifactStore:

@@ -8,12 +8,12 @@ import uuid
 import attrs
 import pytest
 
+from zen_core.artifacts.data import StoredData
 from zen_core.errors import ArtifactVersionExistsError, RunNameTakenError
 from zen_core.materializers.base import qualified_name
 from zen_core.materializers.builtin import BytesMaterializer
 from zen_core.metadata_stores.base import MetadataStore, NewArtifactVersion
-from zen_core.models import ExecutionStatus, PipelineRun, StepRun
-from zen_core.storage import StoredData
+from zen_core.records import ExecutionStatus, PipelineRun, StepRun
 
 
 def stored_data(content: str = "x") -> StoredData:

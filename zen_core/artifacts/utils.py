@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from zen_core.artifact_stores.base import check_inside
+from zen_core.artifacts.data import StoredData, save_data
 from zen_core.errors import ArtifactVersionExistsError, StoreError
 from zen_core.hashing import combine, hash_stream
 from zen_core.materializers.base import ArtifactType, qualified_name
 from zen_core.metadata_stores.base import NewArtifactVersion
-from zen_core.models import ArtifactOrigin, ArtifactVersion
 from zen_core.naming import validate_name
-from zen_core.storage import StoredData, save_data
+from zen_core.records import ArtifactOrigin, ArtifactVersion
 
 
 def save_artifact(data: Any, name: str, version: str | int | None = None,

@@ -1,0 +1,47 @@
+"""Artifacts outside pipelines, and how their data moves in and out of an artifact store.
+
+* :mod:`zen_core.artifacts.utils`: ``save_artifact``, ``load_artifact``,
+  ``register_artifact`` (also importable from ``zen_core``);
+* :mod:`zen_core.artifacts.data`: ``save_data`` / ``load_data``, which
+  materialize one value into a store (hashed, then published under its
+  content address) and read it back verified: what plugins' tests call;
+* :mod:`zen_core.artifacts.artifact_config`: ``ArtifactConfig``.
+
+Names are loaded on first use, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ArtifactConfig": "zen_core.artifacts.artifact_config",
+    "save_artifact": "zen_core.artifacts.utils",
+    "load_artifact": "zen_core.artifacts.utils",
+    "register_artifact": "zen_core.artifacts.utils",
+    "StoredData": "zen_core.artifacts.data",
+    "save_data": "zen_core.artifacts.data",
+    "load_data": "zen_core.artifacts.data",
+}
+
+__all__ = ["ArtifactConfig", "StoredData", "load_artifact", "load_data", "register_artifact",
+           "save_artifact", "save_data"]
+
+if TYPE_CHECKING:
+    from zen_core.artifacts.artifact_config import ArtifactConfig
+    from zen_core.artifacts.data import StoredData, load_data, save_data
+    from zen_core.artifacts.utils import load_artifact, register_artifact, save_artifact
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zen_core.artifacts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

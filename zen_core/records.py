@@ -1,0 +1,235 @@
+"""Records of what happened: pipeline runs, step runs and artifact versions.
+
+(``zen_core.models`` re-exports them under the names user code imports.)
+
+Records are plain attrs classes filled by the metadata store; relations
+(steps, inputs, producer, consumers ...) are fetched on first access through
+the Client that returned the record, then kept.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from zen_core.client import Client
+    from zen_core.lineage import LineageGraph
+
+_UNSET: Any = object()
+
+
+def new_id() -> str:
+    """A 32-hex-digit id that sorts by creation time (like UUIDv7).
+
+    Time-ordered ids land next to each other in database indexes, so a commit
+    touches a few pages instead of one random page per index. Ids made close in
+    time share their first digits: shorten them from the end, not the start.
+    """
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+
+# Artifact versions loaded while a step runs, so they enter its lineage.
+loaded_in_step: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "zen_loaded_in_step", default=None)
+
+
+class ExecutionStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CACHED = "cached"
+    FAILED = "failed"
+
+
+class ArtifactOrigin(enum.StrEnum):
+    STEP = "step"  # produced by a step run
+    SAVED = "saved"  # save_artifact()
+    REGISTERED = "registered"  # register_artifact(), data owned by the user
+
+
+class _Bound:
+    """Shared plumbing: the Client a record came from."""
+
+    _client: Client | None
+
+    def _require_client(self) -> Client:
+        if self._client is None:
+            from zen_core.client import Client
+
+            self._client = Client()
+        return self._client
+
+
+@attrs.define(eq=False)
+class ArtifactVersion(_Bound):
+    id: str
+    name: str
+    version: str
+    uri: str
+    type: str | None
+    artifact_type: str
+    materializer: str
+    materializer_version: str
+    content_hash: str
+    size: int
+    files: dict[str, list]
+    created: float
+    tags: list[str]
+    metadata: dict[str, Any]
+    visualizations: dict[str, str]
+    producer_step_run_id: str | None
+    run_id: str | None
+    origin: str
+    seq: int = 0
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+    _data: Any = attrs.field(default=_UNSET, repr=False, alias="_data")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArtifactVersion) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def label(self) -> str:
+        if not self.version:  # handed to the next steps before its number was given
+            return f"{self.name!r} (id {self.id})"
+        return f"{self.name!r} version {self.version!r}"
+
+    def load(self) -> Any:
+        """Read the data from the artifact store, verifying its content hash."""
+        collected = loaded_in_step.get()
+        if collected is not None:
+            collected.append(self.id)
+        return self._require_client()._load(self)
+
+    @property
+    def data(self) -> Any:
+        """The loaded data, read once and kept."""
+        if self._data is _UNSET:
+            self._data = self.load()
+        return self._data
+
+    @property
+    def producer(self) -> StepRun | None:
+        if self.producer_step_run_id is None:
+            return None
+        return self._require_client()._get_step_run_or_none(self.producer_step_run_id)
+
+    @property
+    def consumers(self) -> list[StepRun]:
+        return self._require_client()._consumers(self.id)
+
+    @property
+    def run(self) -> PipelineRun | None:
+        if self.run_id is None:
+            return None
+        return self._require_client()._get_run_or_none(self.run_id)
+
+    def lineage(self, direction: str = "upstream") -> LineageGraph:
+        return self._require_client().get_lineage(self, direction=direction)
+
+    def visualize(self) -> dict[str, str]:
+        """Show the stored visualizations inline in a notebook; return ``{uri: kind}``."""
+        from zen_core.visualize import show
+
+        return show(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
+                if not f.name.startswith("_")}
+
+
+@attrs.define(eq=False)
+class StepRun(_Bound):
+    id: str
+    run_id: str
+    name: str  # the invocation id within the pipeline
+    step_name: str
+    pipeline_name: str
+    status: str
+    params: dict[str, Any]
+    cache_key: str | None
+    cache_miss: str | None
+    started: float | None
+    finished: float | None
+    error: str | None
+    original_step_run_id: str | None
+    seq: int = 0
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+    _inputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
+                                                              alias="_inputs")
+    _outputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
+                                                               alias="_outputs")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StepRun) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def inputs(self) -> dict[str, ArtifactVersion]:
+        if self._inputs is None:
+            self._inputs, self._outputs = self._require_client()._step_io(self.id)
+        return self._inputs
+
+    @property
+    def outputs(self) -> dict[str, ArtifactVersion]:
+        if self._outputs is None:
+            self._inputs, self._outputs = self._require_client()._step_io(self.id)
+        return self._outputs
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+    @property
+    def run(self) -> PipelineRun | None:
+        return self._require_client()._get_run_or_none(self.run_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
+                if not f.name.startswith("_")}
+
+
+@attrs.define(eq=False)
+class PipelineRun(_Bound):
+    id: str
+    name: str
+    pipeline_name: str
+    status: str
+    created: float
+    finished: float | None
+    params: dict[str, Any]
+    error: str | None
+    seq: int = 0
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+    _steps: dict[str, StepRun] | None = attrs.field(default=None, repr=False, alias="_steps")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PipelineRun) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def steps(self) -> dict[str, StepRun]:
+        """Step runs by invocation id, in execution order."""
+        if self._steps is None or self.status == ExecutionStatus.RUNNING:
+            self._steps = {s.name: s for s in self._require_client()._step_runs(self.id)}
+        return self._steps
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.finished is None else self.finished - self.created
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
+                if not f.name.startswith("_")}
