@@ -232,14 +232,14 @@ def test_parameters_are_recorded_with_the_run():
 
 def test_runs_started_in_the_same_microsecond_get_distinct_names(monkeypatch):
     """Processes sharing a store can start runs of one pipeline at the same instant."""
-    import zen_core.runner
+    import zen_core.execution.driver
 
     @pipeline
     def twins():
         single()
 
     instant = 1_790_000_000.123456
-    monkeypatch.setattr(zen_core.runner.time, "time", lambda: instant)
+    monkeypatch.setattr(zen_core.execution.driver.time, "time", lambda: instant)
     names = [twins().name for _ in range(3)]
     assert names[0] == "twins-2026_09_21-14_13_20_123456"
     assert names[1:] == [names[0] + "-2", names[0] + "-3"]

@@ -40,7 +40,7 @@ class Pipeline:
         return Pipeline(self.func, **{**current, **options})
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineRun:
-        from zen_core.runner import run_pipeline
+        from zen_core.execution.driver import run_pipeline
 
         return run_pipeline(self, args, kwargs)
 

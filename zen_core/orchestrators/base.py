@@ -1,7 +1,7 @@
 """Orchestrator interface: decides where and when each step of a run executes.
 
 The run itself (cache checks, recording, lineage) is driven by
-:class:`zen_core.runner.RunDriver` in the submitting process, so an
+:class:`zen_core.execution.driver.RunDriver` in the submitting process, so an
 orchestrator only schedules: for each node it asks the driver to
 ``prepare`` it (``None`` means cached: nothing to execute), runs
 :func:`zen_core.execution.execute_step` on the task wherever it likes (it
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 if TYPE_CHECKING:
-    from zen_core.runner import RunDriver
+    from zen_core.execution.driver import RunDriver
 
 
 class Orchestrator:

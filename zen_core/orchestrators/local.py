@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from zen_core.execution import execute_step
+from zen_core.execution.task import execute_step
 from zen_core.orchestrators.base import Orchestrator
 from zen_core.plugins import hookimpl
 
 if TYPE_CHECKING:
-    from zen_core.runner import RunDriver
+    from zen_core.execution.driver import RunDriver
 
 
 @attrs.frozen

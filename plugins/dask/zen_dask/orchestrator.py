@@ -26,9 +26,9 @@ from zen_core.orchestrators.base import Orchestrator
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from zen_core.compose import Invocation
-    from zen_core.execution import StepResult, StepTask
-    from zen_core.runner import RunDriver
+    from zen_core.execution.compose import Invocation
+    from zen_core.execution.task import StepResult, StepTask
+    from zen_core.execution.driver import RunDriver
 
 
 class DaskOrchestratorError(ZenError):
@@ -407,7 +407,7 @@ def _execute(modules: tuple[tuple[str, str | None], ...], payload: bytes) -> Ste
     """Worker side: make the step's modules importable, unpickle the task, run it."""
     import pickle
 
-    from zen_core.execution import execute_step
+    from zen_core.execution.task import execute_step
 
     for name, path in modules:
         if name not in sys.modules:

@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zen_core.compose import Invocation, compose
 from zen_core.config import load_config
 from zen_core.errors import (
     ArtifactVersionExistsError,
@@ -21,8 +20,9 @@ from zen_core.errors import (
     RunNameTakenError,
     ZenError,
 )
-from zen_core.execution import OutputPlan, StepResult, StepTask
-from zen_core.hashing import new_hasher
+from zen_core.execution.cache import StepCache, digest
+from zen_core.execution.compose import Invocation, compose
+from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.log import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.materializers.registry import get_registry
@@ -80,6 +80,7 @@ class RunDriver:
         self.config = config
         self.registry = get_registry(config.materializers)
         self.store = stack.metadata_store
+        self.cache = StepCache(self.store, stack.artifact_store, self.registry)
         self.hook = get_plugin_manager().hook
         self.log = get_logger()
         now = time.time()
@@ -146,8 +147,8 @@ class RunDriver:
                 spec.name, name, name if spec.named else spec.name, spec.annotation,
                 self._static_materializer(node, spec), config.version if config else None,
                 tuple(config.tags) if config else ()))
-        parts = self._cache_parts(node, inputs, plans, used_subs)
-        cache_key = _digest(parts)
+        parts = self.cache.key_parts(node, inputs, plans, used_subs)
+        cache_key = digest(parts)
         step_run = StepRun(
             id=new_id(), run_id=self.run_record.id, name=node.id, step_name=node.step.name,
             pipeline_name=self.pipeline.name, status=ExecutionStatus.RUNNING, params=node.params,
@@ -156,7 +157,7 @@ class RunDriver:
         input_ids = {name: av.id for name, av in inputs.items()}
 
         if node.enable_cache:
-            hit = self._cache_hit(cache_key, plans)
+            hit = self.cache.hit(cache_key, plans)
             if hit is not None:
                 original, outputs = hit
                 step_run.status = ExecutionStatus.CACHED
@@ -171,7 +172,8 @@ class RunDriver:
                 self.log.info("step.cached", step=node.id, original_run=original.run_id)
                 self.hook.zen_after_step_run(step_run=step_run)
                 return None
-            step_run.cache_miss = self._miss_reason(node, parts, cache_key)
+            step_run.cache_miss = self.cache.miss_reason(self.pipeline.name, node.id, parts,
+                                                         cache_key)
         else:
             step_run.cache_miss = "caching disabled"
 
@@ -270,64 +272,6 @@ class RunDriver:
         mat = self.registry.for_type(target, allow_pickle=self.config.allow_pickle)
         return qualified_name(mat)
 
-    def _cache_parts(self, node: Invocation, inputs: Mapping[str, ArtifactVersion],
-                     plans: list[OutputPlan], substitutions: Mapping[str, str]) -> dict[str, Any]:
-        outputs = {}
-        for plan in plans:
-            if plan.materializer is None:
-                outputs[plan.io_name] = [plan.artifact_name, None]
-            else:
-                mat = self.registry.by_name(plan.materializer)
-                outputs[plan.io_name] = [plan.artifact_name, f"{plan.materializer}@{mat.VERSION}"]
-        return {
-            "code": node.step.signature.source_hash,
-            "params": {k: _digest(v) for k, v in sorted(node.params.items())},
-            "inputs": {k: av.content_hash for k, av in sorted(inputs.items())},
-            "outputs": outputs,
-            "substitutions": dict(sorted(substitutions.items())),
-        }
-
-    def _cache_hit(self, cache_key: str, plans: list[OutputPlan]
-                   ) -> tuple[StepRun, dict[str, ArtifactVersion]] | None:
-        wanted = {p.key for p in plans}
-        for original in self.store.find_cache_candidates(cache_key):
-            outputs = self.store.step_io(original.id)[1]
-            if set(outputs) != wanted and not (not outputs and plans and all(
-                    p.materializer is None for p in plans)):
-                continue
-            if all(self._still_valid(av) for av in outputs.values()):
-                return original, outputs
-        return None
-
-    def _still_valid(self, av: ArtifactVersion) -> bool:
-        """Metadata present (it was just read) and the data still in the store, written by a
-        materializer that is still registered at the same version."""
-        try:
-            mat = self.registry.by_name(av.materializer)
-        except ZenError:
-            return False
-        if str(mat.VERSION) != av.materializer_version:
-            return False
-        return self.stack.artifact_store.exists(av.uri)
-
-    def _miss_reason(self, node: Invocation, parts: dict[str, Any], cache_key: str) -> str:
-        previous = self.store.previous_step_run(self.pipeline.name, node.id)
-        if previous is None:
-            return "no earlier run"
-        _, old = previous
-        if _digest(old) == cache_key:
-            return "outputs missing"
-        if old.get("code") != parts["code"]:
-            return "code changed"
-        for kind, label in (("params", "parameter"), ("inputs", "input")):
-            for name in sorted(set(old.get(kind, {})) | set(parts[kind])):
-                if old.get(kind, {}).get(name) != parts[kind].get(name):
-                    return f"{label} {name!r} changed"
-        if old.get("substitutions") != parts["substitutions"]:
-            return "substitutions changed"
-        return "outputs or materializers changed"
-
-
 def _detached(av: ArtifactVersion) -> ArtifactVersion:
     """A copy without its Client, so the task pickles cheaply for remote workers."""
     if av._client is None:
@@ -335,9 +279,3 @@ def _detached(av: ArtifactVersion) -> ArtifactVersion:
     import attrs
 
     return attrs.evolve(av, _client=None)
-
-
-def _digest(value: Any) -> str:
-    h = new_hasher()
-    h.update(json.dumps(value, sort_keys=True, default=str, separators=(",", ":")).encode())
-    return h.hexdigest()
