@@ -67,6 +67,7 @@ def stack() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stack_list(as_json: bool) -> None:
     """List configured stacks; * marks the active one."""
+    from zen_core.components import KINDS
     from zen_core.config import load_config
 
     config = load_config()
@@ -75,9 +76,8 @@ def stack_list(as_json: bool) -> None:
             for name, spec in sorted(config.stacks.items())]
     if as_json:
         return _emit_json(rows)
-    _table([["*" if r["active"] else "", r["name"], r["artifact_store"], r["metadata_store"],
-             r["orchestrator"]] for r in rows],
-           ["", "STACK", "ARTIFACT STORE", "METADATA STORE", "ORCHESTRATOR"])
+    _table([["*" if r["active"] else "", r["name"], *(r[k.name] for k in KINDS)] for r in rows],
+           ["", "STACK", *(k.label.upper() for k in KINDS)])
 
 
 @stack.command("describe")
@@ -85,6 +85,7 @@ def stack_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def stack_describe(name: str | None, as_json: bool) -> None:
     """Show a stack's components and settings (secrets masked)."""
+    from zen_core.components import KIND_NAMES
     from zen_core.config import load_config
     from zen_core.stack import get_stack
 
@@ -95,7 +96,7 @@ def stack_describe(name: str | None, as_json: bool) -> None:
     if as_json:
         return _emit_json(info)
     click.echo(f"stack {info['name']}{' (active)' if info['active'] else ''}")
-    for kind in ("artifact_store", "metadata_store", "orchestrator"):
+    for kind in KIND_NAMES:
         comp = dict(info[kind])
         flavor = comp.pop("flavor")
         opts = ", ".join(f"{k}={v}" for k, v in comp.items())

@@ -17,11 +17,12 @@ from typing import Any, get_origin
 import attrs
 import cattrs
 
+from zen_core.components import KIND_NAMES, KINDS
 from zen_core.errors import ConfigError, StackNotFoundError
 
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
-COMPONENT_KINDS = ("artifact_store", "metadata_store", "orchestrator")
+COMPONENT_KINDS = KIND_NAMES
 TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "stacks", "materializers", "plugins")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
@@ -68,13 +69,21 @@ class ComponentSpec:
 
 @attrs.frozen
 class StackSpec:
-    name: str
-    artifact_store: ComponentSpec
-    metadata_store: ComponentSpec
-    orchestrator: ComponentSpec
+    """A stack as configured: one :class:`ComponentSpec` per kind of component.
 
-    def components(self) -> tuple[ComponentSpec, ComponentSpec, ComponentSpec]:
-        return (self.artifact_store, self.metadata_store, self.orchestrator)
+    Each kind is also an attribute (``spec.artifact_store`` ...).
+    """
+
+    name: str
+    parts: Mapping[str, ComponentSpec]  # kind name -> spec, in the order of KINDS
+
+    def __getattr__(self, name: str) -> ComponentSpec:
+        if name in KIND_NAMES:
+            return self.parts[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def components(self) -> tuple[ComponentSpec, ...]:
+        return tuple(self.parts[k] for k in KIND_NAMES)
 
 
 @attrs.frozen
@@ -114,14 +123,10 @@ class ZenConfig:
 def default_stack(home: Path) -> StackSpec:
     """The embedded default: local files, SQLite and the in-process orchestrator."""
     src = "built-in default stack"
-    return StackSpec(
-        "default",
-        ComponentSpec("artifact_store", "local", {"path": str(home / "artifacts")}, src,
-                      "stacks.default.artifact_store"),
-        ComponentSpec("metadata_store", "sqlite", {"path": str(home / "zen.db")}, src,
-                      "stacks.default.metadata_store"),
-        ComponentSpec("orchestrator", "local", {}, src, "stacks.default.orchestrator"),
-    )
+    return StackSpec("default", {
+        k.name: ComponentSpec(k.name, k.default_flavor, dict(k.default_options(home)), src,
+                              f"stacks.default.{k.name}")
+        for k in KINDS})
 
 
 def find_project_file(start: Path | None = None) -> Path | None:
@@ -219,7 +224,7 @@ def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,
     parts = {}
     for kind in COMPONENT_KINDS:
         if kind not in table:
-            parts[kind] = getattr(defaults, kind)
+            parts[kind] = defaults.parts[kind]
             continue
         comp = dict(_expect(table[kind], dict, src, f"{path}.{kind}"))
         flavor = comp.pop("flavor", None)
@@ -233,7 +238,7 @@ def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,
         if isinstance(comp.get("path"), str) and "://" not in comp["path"]:
             comp["path"] = str((base / Path(comp["path"]).expanduser()).resolve())
         parts[kind] = ComponentSpec(kind, flavor, comp, src, f"{path}.{kind}")
-    return StackSpec(name, **parts)
+    return StackSpec(name, parts)
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ import attrs
 import pluggy
 
 from zen_core import hookspecs
+from zen_core.components import KINDS
 from zen_core.errors import PluginLoadError
 
 hookimpl = pluggy.HookimplMarker("zen_core")
@@ -31,19 +32,8 @@ BUILTIN_PLUGINS = (
     "zen_core.orchestrators.local",
 )
 
-# Flavors of plugins we ship, so an unknown flavor can name what to install.
-KNOWN_PLUGIN_FLAVORS = {
-    "artifact_store": {"s3": "zen-s3", "gcs": "zen-gcs", "gs": "zen-gcs"},
-    "metadata_store": {"postgres": "zen-postgres", "postgresql": "zen-postgres"},
-    "orchestrator": {"dask": "zen-dask"},
-}
-
-_PROVIDER_HOOKS = {
-    "materializers": "zen_materializers",
-    "artifact_stores": "zen_artifact_stores",
-    "metadata_stores": "zen_metadata_stores",
-    "orchestrators": "zen_orchestrators",
-}
+# The provider hooks: materializers, then one per kind of stack component.
+PROVIDER_HOOKS: tuple[str, ...] = ("zen_materializers", *(k.hook for k in KINDS))
 
 
 @attrs.frozen
@@ -114,9 +104,9 @@ def get_plugin_manager() -> ZenPluginManager:
     return new_plugin_manager()
 
 
-def collect(pm: pluggy.PluginManager, kind: str) -> list[tuple[str, Any]]:
+def collect(pm: pluggy.PluginManager, hook_name: str) -> list[tuple[str, Any]]:
     """All classes of one provider hook as ``(plugin_name, cls)`` pairs."""
-    hook = getattr(pm.hook, _PROVIDER_HOOKS[kind])
+    hook = getattr(pm.hook, hook_name)
     pairs = []
     for impl in hook.get_hookimpls():
         for cls in impl.function() or ():
@@ -128,10 +118,11 @@ def list_plugins(pm: ZenPluginManager | None = None) -> list[PluginInfo]:
     """Every registered plugin (built-ins first) and every one that failed to load."""
     pm = pm or get_plugin_manager()
     provides: dict[str, dict[str, list[str]]] = {}
-    for kind in _PROVIDER_HOOKS:
-        for plugin_name, cls in collect(pm, kind):
+    for hook_name in PROVIDER_HOOKS:
+        for plugin_name, cls in collect(pm, hook_name):
             label = getattr(cls, "FLAVOR", None) or cls.__name__
-            provides.setdefault(plugin_name, {}).setdefault(kind, []).append(label)
+            provides.setdefault(plugin_name, {}).setdefault(
+                hook_name.removeprefix("zen_"), []).append(label)
     infos = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:

@@ -7,50 +7,49 @@ by every pipeline call and Client that names the same configuration.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from zen_core.components import KIND_NAMES, KINDS, kind
 from zen_core.config import ComponentSpec, StackSpec, ZenConfig, structure
 from zen_core.errors import ConfigError, UnknownFlavorError
-from zen_core.plugins import KNOWN_PLUGIN_FLAVORS, collect, get_plugin_manager
+from zen_core.plugins import collect, get_plugin_manager
 
 if TYPE_CHECKING:
-    from zen_core.artifact_stores.base import ArtifactStore
-    from zen_core.metadata_stores.base import MetadataStore
-    from zen_core.orchestrators.base import Orchestrator
-
-_HOOK_KIND = {"artifact_store": "artifact_stores", "metadata_store": "metadata_stores",
-              "orchestrator": "orchestrators"}
+    from zen_core.components import Component
 
 
 @attrs.frozen
 class Stack:
+    """Live components, one per kind; each kind is an attribute (``stack.artifact_store`` ...)."""
+
     name: str
-    artifact_store: ArtifactStore
-    metadata_store: MetadataStore
-    orchestrator: Orchestrator
+    components: Mapping[str, Component]  # kind name -> component, in the order of KINDS
     spec: StackSpec
 
+    def __getattr__(self, name: str) -> Any:
+        if name in KIND_NAMES:
+            return self.components[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name,
-                "artifact_store": self.artifact_store.describe(),
-                "metadata_store": self.metadata_store.describe(),
-                "orchestrator": self.orchestrator.describe()}
+        return {"name": self.name, **{k: c.describe() for k, c in self.components.items()}}
 
 
 _live: dict[tuple, Any] = {}
 _live_pid = os.getpid()
 
 
-def flavors(kind: str, pm: Any = None) -> dict[str, tuple[str, type]]:
+def flavors(kind_name: str, pm: Any = None) -> dict[str, tuple[str, type]]:
     """``{flavor: (plugin_name, class)}`` of one component kind."""
     found: dict[str, tuple[str, type]] = {}
-    for plugin_name, cls in collect(pm or get_plugin_manager(), _HOOK_KIND[kind]):
+    for plugin_name, cls in collect(pm or get_plugin_manager(), kind(kind_name).hook):
         if cls.FLAVOR in found and found[cls.FLAVOR][1] is not cls:
             other = found[cls.FLAVOR][0]
             raise ConfigError(
-                f"{kind} flavor {cls.FLAVOR!r} is provided by two plugins: {other} and "
+                f"{kind_name} flavor {cls.FLAVOR!r} is provided by two plugins: {other} and "
                 f"{plugin_name}. Fix: uninstall one of them.", flavor=cls.FLAVOR)
         found[cls.FLAVOR] = (plugin_name, cls)
     return found
@@ -68,7 +67,7 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
     available = flavors(spec.kind, pm)
     if spec.flavor not in available:
         installed = ", ".join(sorted(available))
-        provider = KNOWN_PLUGIN_FLAVORS.get(spec.kind, {}).get(spec.flavor)
+        provider = kind(spec.kind).known_plugins.get(spec.flavor)
         fix = (f"pip install {provider}" if provider
                else "install the plugin that provides it, or correct the spelling")
         raise UnknownFlavorError(
@@ -86,8 +85,7 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
 def get_stack(config: ZenConfig, name: str | None = None) -> Stack:
     check_plugin_tables(config)
     spec = config.stack(name)
-    return Stack(spec.name, build_component(spec.artifact_store),
-                 build_component(spec.metadata_store), build_component(spec.orchestrator), spec)
+    return Stack(spec.name, {k.name: build_component(spec.parts[k.name]) for k in KINDS}, spec)
 
 
 def check_plugin_tables(config: ZenConfig, pm: Any = None) -> None:

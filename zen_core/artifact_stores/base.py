@@ -13,11 +13,11 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from zen_core.config import mask_secrets
+from zen_core.components import Component
 from zen_core.errors import StoreError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class StagingEntry:
         return cls(uri, host, int(pid) if pid.isdigit() else -1, mtime)
 
 
-class ArtifactStore:
+class ArtifactStore(Component):
     """Base class for artifact stores; subclasses set ``FLAVOR`` and ``Config``.
 
     Every read and write goes through :attr:`fs`. Subclasses normally only
@@ -54,11 +54,8 @@ class ArtifactStore:
     where the backend has a cheaper atomic move (local rename, server-side copy).
     """
 
-    FLAVOR: ClassVar[str]
-    Config: ClassVar[type]
-
     def __init__(self, config: Any) -> None:
-        self.config = config
+        super().__init__(config)
         self.path = self._normalize_root(config.path)
         self._fs: fsspec.AbstractFileSystem | None = None
 
@@ -80,10 +77,6 @@ class ArtifactStore:
     def __getstate__(self) -> dict[str, Any]:
         # Filesystems hold sockets and locks; workers rebuild theirs lazily.
         return {"config": self.config, "path": self.path, "_fs": None}
-
-    def describe(self) -> dict[str, Any]:
-        """Config for display, with secrets masked (used by ``zen stack describe``)."""
-        return {"flavor": self.FLAVOR, **mask_secrets(attrs.asdict(self.config))}
 
     # -- layout -------------------------------------------------------------
 

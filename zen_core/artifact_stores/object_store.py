@@ -18,8 +18,8 @@ from zen_core.artifact_stores.base import (
     ArtifactStore,
     StagingEntry,
     _as_timestamp,
-    mask_secrets,
 )
+from zen_core.config import mask_secrets
 from zen_core.errors import StoreError, ZenError
 
 MiB = 2**20
@@ -124,9 +124,6 @@ class ObjectStoreArtifactStore(ArtifactStore):
     @property
     def bucket(self) -> str:
         return self._key(self.path).split("/", 1)[0]
-
-    def describe(self) -> dict[str, Any]:
-        return super().describe()
 
     # -- errors -------------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ class MaterializerRegistry:
     def from_plugins(cls, pm: Any, overrides: Mapping[str, str] | None = None) -> MaterializerRegistry:
         from zen_core.plugins import collect
 
-        return cls(collect(pm, "materializers"), overrides)
+        return cls(collect(pm, "zen_materializers"), overrides)
 
     @property
     def materializers(self) -> list[type[Materializer]]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from zen_core.components import Component
 from zen_core.records import new_id
 
 if TYPE_CHECKING:
@@ -58,21 +59,8 @@ class ArtifactSummary:
     latest_created: float
 
 
-class MetadataStore:
+class MetadataStore(Component):
     """Abstract base; subclasses set ``FLAVOR`` and ``Config``."""
-
-    FLAVOR: ClassVar[str]
-    Config: ClassVar[type]
-
-    def describe(self) -> dict[str, Any]:
-        from zen_core.config import mask_secrets
-
-        return {"flavor": self.FLAVOR, **mask_secrets(attrs.asdict(self.config))}
-
-    config: Any
-
-    def close(self) -> None:
-        """Release connections (the store reconnects on next use)."""
 
     # -- pipeline runs -------------------------------------------------------
     def create_run(self, run: PipelineRun) -> None:

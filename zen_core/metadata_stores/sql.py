@@ -83,7 +83,7 @@ class SQLMetadataStore(MetadataStore):
     dialect: Dialect
 
     def __init__(self, config: Any) -> None:
-        self.config = config
+        super().__init__(config)
         self._conn: Any = None
         self._pid = -1
         self._lock = threading.RLock()

@@ -11,20 +11,16 @@ needs only the task: no database connection), and hands the result to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
-import attrs
+from zen_core.components import Component
 
 if TYPE_CHECKING:
     from zen_core.execution.driver import RunDriver
 
 
-class Orchestrator:
-    FLAVOR: ClassVar[str]
-    Config: ClassVar[type]
-
-    def __init__(self, config: Any) -> None:
-        self.config = config
+class Orchestrator(Component):
+    """Base class of orchestrators; subclasses set ``FLAVOR`` and ``Config``."""
 
     def run(self, driver: RunDriver) -> None:
         """Execute every node of ``driver.nodes`` respecting ``node.upstream``.
@@ -33,11 +29,3 @@ class Orchestrator:
         finish where the engine can; the driver has recorded each failure.
         """
         raise NotImplementedError
-
-    def describe(self) -> dict[str, Any]:
-        from zen_core.config import mask_secrets
-
-        return {"flavor": self.FLAVOR, **mask_secrets(attrs.asdict(self.config))}
-
-    def close(self) -> None:
-        """Release engine resources (clusters, pools)."""

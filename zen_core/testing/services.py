@@ -34,12 +34,13 @@ import click
 import zen_core
 from zen_core.materializers.registry import get_registry
 from zen_core.plugins import get_plugin_manager, list_plugins
+from zen_core.components import KIND_NAMES
 from zen_core.stack import flavors
 
 pm = get_plugin_manager()
 list_plugins(pm)
 get_registry().for_type(int)
-for kind in ("artifact_store", "metadata_store", "orchestrator"):
+for kind in KIND_NAMES:
     flavors(kind, pm)
 pm.hook.zen_register_commands(cli=click.Group())
 for name in sys.argv[2:]:

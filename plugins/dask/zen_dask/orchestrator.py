@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
     from zen_core.execution.compose import Invocation
-    from zen_core.execution.task import StepResult, StepTask
     from zen_core.execution.driver import RunDriver
+    from zen_core.execution.task import StepResult, StepTask
 
 
 class DaskOrchestratorError(ZenError):
@@ -148,7 +148,7 @@ class DaskOrchestrator(Orchestrator):
         return Client(cluster, set_as_default=False)
 
     def _where(self) -> str:
-        from zen_core.artifact_stores.base import mask_secrets
+        from zen_core.config import mask_secrets
 
         return repr(mask_secrets(self.config.address or "LocalCluster"))
 
