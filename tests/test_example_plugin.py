@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import zen_core.plugins
-from zen_core.plugins import list_plugins, new_plugin_manager
+from zen_core.plugins import list_plugins, new_plugin_manager, use
 from zen_core.testing import MaterializerContract
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "zen_fraction"
@@ -25,22 +24,13 @@ import zen_fraction  # noqa: E402
 from zen_fraction import FractionMaterializer  # noqa: E402
 
 
-def _use(monkeypatch, pm):
-    """Make ``pm`` the process-wide manager for one test (pipelines, Client, registry)."""
-    original = zen_core.plugins.get_plugin_manager
-    for name, module in list(sys.modules.items()):
-        if (name == "zen_core" or name.startswith("zen_core.")) and getattr(
-                module, "get_plugin_manager", None) is original:
-            monkeypatch.setattr(module, "get_plugin_manager", lambda: pm)
-    return pm
-
-
 @pytest.fixture
-def fraction_pm(monkeypatch):
-    """A fresh manager with only the built-ins and the example plugin."""
+def fraction_pm():
+    """A fresh manager with only the built-ins and the example plugin, in use for one test."""
     pm = new_plugin_manager(entry_points=False)
     pm.register(zen_fraction, name="fraction")
-    return _use(monkeypatch, pm)
+    with use(pm):
+        yield pm
 
 
 class TestFractionContract(MaterializerContract):
@@ -93,12 +83,11 @@ def test_pipeline_stores_fractions_with_the_plugin(fraction_pm):
     assert fractions_pipeline().steps["double"].status == "cached"
 
 
-def test_without_the_plugin_fractions_fall_back_to_pickle(monkeypatch):
+def test_without_the_plugin_fractions_fall_back_to_pickle():
     from zen_core import save_artifact
 
-    _use(monkeypatch, new_plugin_manager(entry_points=False))
-
-    assert save_artifact(Fraction(1, 3), "third").materializer.endswith("PickleMaterializer")
+    with use(new_plugin_manager(entry_points=False)):
+        assert save_artifact(Fraction(1, 3), "third").materializer.endswith("PickleMaterializer")
 
 
 def test_load_corrupted_fraction_names_artifact_and_file(fraction_pm):

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from zen_core.lineage import LineageGraph
     from zen_core.materializers.registry import MaterializerRegistry
     from zen_core.prune import PruneReport
+    from zen_core.run_context import RunContext
     from zen_core.stack import Stack
 
 
@@ -21,22 +22,27 @@ class Client:
 
     def __init__(self) -> None:
         self.config: ZenConfig = load_config()
-        self._stack: Stack | None = None
+        self._context: RunContext | None = None
 
     @classmethod
-    def _for_stack(cls, stack: Stack, config: ZenConfig) -> Client:
+    def _for_context(cls, context: RunContext) -> Client:
         client = cls.__new__(cls)
-        client.config = config
-        client._stack = stack
+        client.config = context.config
+        client._context = context
         return client
 
     @property
-    def active_stack(self) -> Stack:
-        if self._stack is None:
-            from zen_core.stack import get_stack
+    def context(self) -> RunContext:
+        """The configuration, plugins, materializers and stack this Client works with."""
+        if self._context is None:
+            from zen_core.run_context import RunContext
 
-            self._stack = get_stack(self.config)
-        return self._stack
+            self._context = RunContext.create(self.config)
+        return self._context
+
+    @property
+    def active_stack(self) -> Stack:
+        return self.context.stack
 
     @property
     def _store(self) -> Any:
@@ -44,9 +50,7 @@ class Client:
 
     @property
     def materializers(self) -> MaterializerRegistry:
-        from zen_core.materializers.registry import get_registry
-
-        return get_registry(self.config.materializers)
+        return self.context.registry
 
     def _bind(self, record: Any) -> Any:
         if record is not None:

@@ -7,10 +7,11 @@ its distribution and error, warned about once, and the others keep working.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import importlib
 import importlib.metadata
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -98,10 +99,34 @@ def _load_entry_points(pm: ZenPluginManager) -> None:
             pm.distributions[ep.name] = (dist, version)
 
 
-@functools.cache
+_current: ZenPluginManager | None = None
+
+
 def get_plugin_manager() -> ZenPluginManager:
     """The process-wide manager, built on first use (never at import)."""
-    return new_plugin_manager()
+    global _current
+    if _current is None:
+        _current = new_plugin_manager()
+    return _current
+
+
+@contextlib.contextmanager
+def use(pm: ZenPluginManager) -> Iterator[ZenPluginManager]:
+    """Make ``pm`` the process-wide manager inside the ``with`` block (tests, embedding).
+
+    Every pipeline call, Client and CLI command started inside it works with
+    ``pm``'s plugins only; the previous manager is back afterwards::
+
+        with plugins.use(new_plugin_manager(entry_points=False)) as pm:
+            pm.register(my_plugin, name="mine")
+            my_pipeline()
+    """
+    global _current
+    previous, _current = _current, pm
+    try:
+        yield pm
+    finally:
+        _current = previous
 
 
 def collect(pm: pluggy.PluginManager, hook_name: str) -> list[tuple[str, Any]]:

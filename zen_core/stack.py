@@ -61,9 +61,6 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
     if _live_pid != os.getpid():
         _live.clear()
         _live_pid = os.getpid()
-    key = spec.freeze()
-    if key in _live:
-        return _live[key]
     available = flavors(spec.kind, pm)
     if spec.flavor not in available:
         installed = ", ".join(sorted(available))
@@ -76,16 +73,22 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
             flavor=spec.flavor, kind=spec.kind, provider=provider,
         )
     cls = available[spec.flavor][1]
+    key = (cls, spec.freeze())  # another plugin manager may give the flavor another class
+    if key in _live:
+        return _live[key]
     config = structure(spec.options, cls.Config, source=spec.source, path=spec.key_path)
     component = cls(config)
     _live[key] = component
     return component
 
 
-def get_stack(config: ZenConfig, name: str | None = None) -> Stack:
-    check_plugin_tables(config)
+def get_stack(config: ZenConfig, name: str | None = None, pm: Any = None) -> Stack:
+    """The live stack ``name`` (the active one by default) built with ``pm``'s plugins."""
+    pm = pm or get_plugin_manager()
+    check_plugin_tables(config, pm)
     spec = config.stack(name)
-    return Stack(spec.name, {k.name: build_component(spec.parts[k.name]) for k in KINDS}, spec)
+    return Stack(spec.name, {k.name: build_component(spec.parts[k.name], pm) for k in KINDS},
+                 spec)
 
 
 def check_plugin_tables(config: ZenConfig, pm: Any = None) -> None:

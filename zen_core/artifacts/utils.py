@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zen_core.artifact_stores.base import check_inside
 from zen_core.artifacts.data import StoredData, save_data
@@ -13,6 +13,9 @@ from zen_core.materializers.base import ArtifactType, qualified_name
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import validate_name
 from zen_core.records import ArtifactOrigin, ArtifactVersion
+
+if TYPE_CHECKING:
+    from zen_core.client import Client
 
 
 def save_artifact(data: Any, name: str, version: str | int | None = None,
@@ -34,7 +37,7 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
     av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
         name=name, data=stored, version=version, tags=list(tags or ()),
         origin=ArtifactOrigin.SAVED))
-    return _announce(client._bind(av))
+    return _announce(client, client._bind(av))
 
 
 def load_artifact(name: str, version: str | int | None = None) -> Any:
@@ -88,12 +91,10 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
     av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
         name=name, data=stored, version=version, tags=list(tags or ()),
         origin=ArtifactOrigin.REGISTERED))
-    return _announce(client._bind(av))
+    return _announce(client, client._bind(av))
 
 
-def _announce(av: ArtifactVersion) -> ArtifactVersion:
-    from zen_core.plugins import get_plugin_manager
-
-    get_plugin_manager().hook.zen_after_artifact_saved(artifact_version=av)
+def _announce(client: Client, av: ArtifactVersion) -> ArtifactVersion:
+    client.context.hook.zen_after_artifact_saved(artifact_version=av)
     return av
 

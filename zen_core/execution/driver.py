@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zen_core.config import load_config
 from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
@@ -25,26 +24,21 @@ from zen_core.execution.compose import Invocation, compose
 from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.log import get_logger
 from zen_core.materializers.base import qualified_name
-from zen_core.materializers.registry import get_registry
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name
-from zen_core.plugins import get_plugin_manager
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
+from zen_core.run_context import RunContext
 from zen_core.signatures import materializer_type
-from zen_core.stack import get_stack
 
 if TYPE_CHECKING:
-    from zen_core.config import ZenConfig
     from zen_core.pipelines import Pipeline
-    from zen_core.stack import Stack
 
 
 def run_pipeline(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> PipelineRun:
-    config = load_config()
-    stack = get_stack(config)
+    context = RunContext.create()
     params = _json_params(pipeline, args, kwargs)  # refuses wrong arguments before composing
     composer = compose(pipeline, args, kwargs)
-    return RunDriver(pipeline, composer.invocations, params, stack, config).run()
+    return RunDriver(pipeline, composer.invocations, params, context).run()
 
 
 def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,16 +66,17 @@ class RunDriver:
     """Prepares, records and finishes the steps of one run (see orchestrators.base)."""
 
     def __init__(self, pipeline: Pipeline, invocations: Mapping[str, Invocation],
-                 params: dict[str, Any], stack: Stack, config: ZenConfig) -> None:
+                 params: dict[str, Any], context: RunContext) -> None:
         self.pipeline = pipeline
         self.invocations = invocations
         self.nodes: list[Invocation] = list(invocations.values())  # already topological
-        self.stack = stack
-        self.config = config
-        self.registry = get_registry(config.materializers)
-        self.store = stack.metadata_store
-        self.cache = StepCache(self.store, stack.artifact_store, self.registry)
-        self.hook = get_plugin_manager().hook
+        self.context = context
+        self.stack = context.stack
+        self.config = context.config
+        self.registry = context.registry
+        self.store = self.stack.metadata_store
+        self.cache = StepCache(self.store, self.stack.artifact_store, self.registry)
+        self.hook = context.hook
         self.log = get_logger()
         now = time.time()
         stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
@@ -112,7 +107,7 @@ class RunDriver:
                       duration=f"{finished - self.run_record.created:.3f}s")
         from zen_core.client import Client
 
-        client = Client._for_stack(self.stack, self.config)
+        client = Client._for_context(self.context)
         return client.get_pipeline_run(self.run_record.id)
 
     def _create_run(self) -> None:
