@@ -7,12 +7,16 @@ database and plugin machinery load on the first run.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from zen_core._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
+__all__ = ["ArtifactConfig", "Client", "load_artifact", "pipeline", "register_artifact",
+           "save_artifact", "step"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
     "step": "zen_core.steps",
     "pipeline": "zen_core.pipelines",
     "ArtifactConfig": "zen_core.artifacts.artifact_config",
@@ -20,10 +24,7 @@ _EXPORTS = {
     "load_artifact": "zen_core.artifacts.utils",
     "register_artifact": "zen_core.artifacts.utils",
     "Client": "zen_core.client",
-}
-
-__all__ = ["ArtifactConfig", "Client", "load_artifact", "pipeline", "register_artifact",
-           "save_artifact", "step"]
+})
 
 if TYPE_CHECKING:
     from zen_core.artifacts.artifact_config import ArtifactConfig
@@ -31,16 +32,3 @@ if TYPE_CHECKING:
     from zen_core.client import Client
     from zen_core.pipelines import pipeline
     from zen_core.steps import step
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zen_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])

@@ -11,6 +11,8 @@ import click
 
 from zen_core.errors import ZenError
 
+__all__ = ["cli", "main"]
+
 
 class _ZenGroup(click.Group):
     """Shows zen_core errors as one clear line instead of a traceback."""
@@ -50,7 +52,7 @@ def _client() -> Any:
 @click.option("-v", "--verbose", is_flag=True, help="Log one line per step and more.")
 def cli(verbose: bool) -> None:
     """zen: versioned, typed, lineage-tracked ML pipeline artifacts."""
-    from zen_core.log import configure
+    from zen_core.logger import configure
 
     configure("debug" if verbose else None)
 

@@ -9,6 +9,8 @@ from zen_core.config import ZenConfig, load_config
 from zen_core.errors import ArtifactNotFoundError, RunNotFoundError
 from zen_core.records import ArtifactVersion, PipelineRun, StepRun
 
+__all__ = ["Client"]
+
 if TYPE_CHECKING:
     from zen_core.lineage import LineageGraph
     from zen_core.materializers.registry import MaterializerRegistry

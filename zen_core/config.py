@@ -20,6 +20,10 @@ import cattrs
 from zen_core.components import KIND_NAMES, KINDS
 from zen_core.errors import ConfigError, StackNotFoundError
 
+__all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "StackSpec", "ZenConfig", "converter",
+           "default_stack", "find_project_file", "load_config", "mask_secrets", "structure",
+           "zen_home"]
+
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
 COMPONENT_KINDS = KIND_NAMES

@@ -6,6 +6,31 @@ offending values are also kept as attributes for programs that catch them.
 
 from __future__ import annotations
 
+__all__ = [
+    "ArtifactDataMissingError",
+    "ArtifactNameError",
+    "ArtifactNotFoundError",
+    "ArtifactVersionExistsError",
+    "CompositionError",
+    "ConfigError",
+    "IntegrityError",
+    "MaterializerConflictError",
+    "MaterializerError",
+    "MaterializerNotFoundError",
+    "MetadataStoreError",
+    "ParameterError",
+    "PluginLoadError",
+    "RunNameTakenError",
+    "RunNotFoundError",
+    "StackNotFoundError",
+    "StepFailedError",
+    "StepTypeError",
+    "StoreError",
+    "UnknownFlavorError",
+    "UnsafeArtifactError",
+    "ZenError",
+]
+
 
 class ZenError(Exception):
     """Base of all zen_core errors."""

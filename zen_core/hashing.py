@@ -18,6 +18,8 @@ from typing import Any
 
 import xxhash
 
+__all__ = ["CHUNK", "HashingWriter", "VerifyingReader", "combine", "hash_stream", "new_hasher"]
+
 CHUNK = 8 * 1024 * 1024
 _hashing_thread: concurrent.futures.ThreadPoolExecutor | None = None
 

@@ -18,8 +18,13 @@ import attrs
 import pluggy
 
 from zen_core import hookspecs
-from zen_core.components import KINDS
+from zen_core.components import KINDS, Component
 from zen_core.errors import PluginLoadError
+from zen_core.hookspecs import hookspec
+
+__all__ = ["BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "KINDS", "PROVIDER_HOOKS", "Component",
+           "PluginInfo", "ZenPluginManager", "collect", "get_plugin_manager", "hookimpl",
+           "hookspec", "list_plugins", "new_plugin_manager", "use"]
 
 hookimpl = pluggy.HookimplMarker("zen_core")
 

@@ -17,6 +17,8 @@ from zen_core.config import ComponentSpec, StackSpec, ZenConfig, structure
 from zen_core.errors import ConfigError, UnknownFlavorError
 from zen_core.plugins import collect, get_plugin_manager
 
+__all__ = ["Stack", "build_component", "check_plugin_tables", "close_all", "flavors", "get_stack"]
+
 if TYPE_CHECKING:
     from zen_core.components import Component
 

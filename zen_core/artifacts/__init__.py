@@ -5,17 +5,22 @@
 * :mod:`zen_core.artifacts.data`: ``save_data`` / ``load_data``, which
   materialize one value into a store (hashed, then published under its
   content address) and read it back verified: what plugins' tests call;
-* :mod:`zen_core.artifacts.artifact_config`: ``ArtifactConfig``.
+* :mod:`zen_core.artifacts.artifact_config`: ``ArtifactConfig``;
+* ``validate_name``: the rules every artifact name follows.
 
 Names are loaded on first use, so importing this package stays cheap.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
+from zen_core._lazy import lazy_exports
+
+__all__ = ["ArtifactConfig", "StoredData", "load_artifact", "load_data", "register_artifact",
+           "save_artifact", "save_data", "validate_name"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
     "ArtifactConfig": "zen_core.artifacts.artifact_config",
     "save_artifact": "zen_core.artifacts.utils",
     "load_artifact": "zen_core.artifacts.utils",
@@ -23,25 +28,11 @@ _EXPORTS = {
     "StoredData": "zen_core.artifacts.data",
     "save_data": "zen_core.artifacts.data",
     "load_data": "zen_core.artifacts.data",
-}
-
-__all__ = ["ArtifactConfig", "StoredData", "load_artifact", "load_data", "register_artifact",
-           "save_artifact", "save_data"]
+    "validate_name": "zen_core.naming",
+})
 
 if TYPE_CHECKING:
     from zen_core.artifacts.artifact_config import ArtifactConfig
     from zen_core.artifacts.data import StoredData, load_data, save_data
     from zen_core.artifacts.utils import load_artifact, register_artifact, save_artifact
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zen_core.artifacts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    from zen_core.naming import validate_name

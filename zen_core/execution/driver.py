@@ -22,7 +22,7 @@ from zen_core.errors import (
 from zen_core.execution.cache import StepCache, digest
 from zen_core.execution.compose import Invocation, compose
 from zen_core.execution.task import OutputPlan, StepResult, StepTask
-from zen_core.log import get_logger
+from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name

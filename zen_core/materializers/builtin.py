@@ -183,7 +183,7 @@ class PickleMaterializer(Materializer):
                 f"materializer (docs/plugins.md), or set allow_pickle = true.",
                 data_type=data_type,
             )
-        from zen_core.log import get_logger
+        from zen_core.logger import get_logger
 
         get_logger().warning(
             "materializer.pickle_fallback",

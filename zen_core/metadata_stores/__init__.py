@@ -1,0 +1,33 @@
+"""Metadata stores: the public face for store plugins.
+
+:class:`MetadataStore` is the interface (its methods' docstrings are the
+contract, checked by ``zen_core.testing.MetadataStoreContract``);
+:class:`SQLMetadataStore` holds all the SQL, portable across SQLite (built in,
+:class:`SQLiteMetadataStore`) and PostgreSQL (zen-postgres): a SQL database
+needs a :class:`Dialect`, a connection and a unique-violation test. Names load
+on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from zen_core._lazy import lazy_exports
+
+__all__ = ["MIGRATIONS", "ArtifactSummary", "Dialect", "MetadataStore", "NewArtifactVersion",
+           "SQLMetadataStore", "SQLiteMetadataStore"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ArtifactSummary": "zen_core.metadata_stores.base",
+    "MetadataStore": "zen_core.metadata_stores.base",
+    "NewArtifactVersion": "zen_core.metadata_stores.base",
+    "MIGRATIONS": "zen_core.metadata_stores.sql",
+    "Dialect": "zen_core.metadata_stores.sql",
+    "SQLMetadataStore": "zen_core.metadata_stores.sql",
+    "SQLiteMetadataStore": "zen_core.metadata_stores.sqlite",
+})
+
+if TYPE_CHECKING:
+    from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
+    from zen_core.metadata_stores.sql import MIGRATIONS, Dialect, SQLMetadataStore
+    from zen_core.metadata_stores.sqlite import SQLiteMetadataStore

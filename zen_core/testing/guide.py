@@ -24,6 +24,8 @@ from zen_core import pipeline, register_artifact, step
 from zen_core.client import Client
 from zen_core.errors import StoreError
 
+__all__ = ["GuideExampleContract"]
+
 
 @step
 def create_data() -> pd.DataFrame:

@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.errors import StepFailedError, ZenError
-from zen_core.log import get_logger
-from zen_core.orchestrators.base import Orchestrator
+from zen_core.logger import get_logger
+from zen_core.orchestrators import Orchestrator
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from zen_core.execution.compose import Invocation
-    from zen_core.execution.driver import RunDriver
-    from zen_core.execution.task import StepResult, StepTask
+    from zen_core.orchestrators import Invocation, RunDriver, StepResult, StepTask
 
 
 class DaskOrchestratorError(ZenError):
@@ -407,7 +405,7 @@ def _execute(modules: tuple[tuple[str, str | None], ...], payload: bytes) -> Ste
     """Worker side: make the step's modules importable, unpickle the task, run it."""
     import pickle
 
-    from zen_core.execution.task import execute_step
+    from zen_core.orchestrators import execute_step
 
     for name, path in modules:
         if name not in sys.modules:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zen_core.materializers.builtin import BytesMaterializer, ContainerMaterializer
+from zen_core.materializers import BytesMaterializer, ContainerMaterializer
 from zen_core.testing import ArtifactStoreContract, MaterializerContract
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from zen_core.artifact_stores.object_store import (
+from zen_core.artifact_stores import (
     MiB,
     ObjectStoreArtifactStore,
     check_uri,

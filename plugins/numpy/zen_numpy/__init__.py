@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import UnsafeArtifactError
-from zen_core.materializers.base import ArtifactType, Materializer, VisualizationType
+from zen_core.materializers import ArtifactType, Materializer, VisualizationType
 from zen_core.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class NumpyArrayMaterializer(Materializer):
                 _write_strided(f, array)
 
     def _save_pickle(self, data: np.ndarray) -> None:
-        from zen_core.materializers.builtin import PickleMaterializer
+        from zen_core.materializers import PickleMaterializer
 
         PickleMaterializer.warn_or_refuse(type(data), True, context="numpy array of dtype object")
         self.save_pickled(PICKLE_FILE, data)

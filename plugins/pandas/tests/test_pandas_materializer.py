@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from zen_pandas import PandasMaterializer
 
-from zen_core.artifacts.data import load_data, save_data
+from zen_core.artifacts import load_data, save_data
 from zen_core.errors import UnsafeArtifactError
-from zen_core.materializers.registry import MaterializerRegistry
+from zen_core.materializers import MaterializerRegistry
 from zen_core.plugins import list_plugins, new_plugin_manager
 from zen_core.testing import MaterializerContract, local_store, modules_imported_at_startup
 

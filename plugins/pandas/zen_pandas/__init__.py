@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import UnsafeArtifactError
-from zen_core.materializers.base import ArtifactType, Materializer, VisualizationType
+from zen_core.materializers import ArtifactType, Materializer, VisualizationType
 from zen_core.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class PandasMaterializer(Materializer):
                 f"allow_pickle = true to pickle the {kind} (unsafe to load from untrusted stores).",
                 column=exc.column, dtype=exc.dtype,
             )
-        from zen_core.materializers.builtin import PickleMaterializer
+        from zen_core.materializers import PickleMaterializer
 
         PickleMaterializer.warn_or_refuse(
             type(data), True, context=f"column {exc.column!r} cannot be stored as parquet")

@@ -16,8 +16,7 @@ from zen_postgres.testing import with_database
 
 from zen_core.config import structure
 from zen_core.errors import ConfigError, MetadataStoreError
-from zen_core.metadata_stores.base import NewArtifactVersion
-from zen_core.metadata_stores.sql import MIGRATIONS
+from zen_core.metadata_stores import MIGRATIONS, NewArtifactVersion
 from zen_core.models import ExecutionStatus, PipelineRun, StepRun
 from zen_core.testing import MetadataStoreContract, free_port, stored_data
 

@@ -24,8 +24,7 @@ from typing import Any
 import attrs
 
 from zen_core.errors import ConfigError, MetadataStoreError
-from zen_core.metadata_stores.base import MetadataStore
-from zen_core.metadata_stores.sql import MIGRATIONS, Dialect, SQLMetadataStore
+from zen_core.metadata_stores import MIGRATIONS, Dialect, MetadataStore, SQLMetadataStore
 from zen_core.plugins import hookimpl
 
 __all__ = ["PostgresMetadataStore", "PostgresMetadataStoreConfig", "mask_url"]

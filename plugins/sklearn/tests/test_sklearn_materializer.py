@@ -14,7 +14,7 @@ from zen_sklearn import SklearnMaterializer, json_safe
 
 from zen_core import load_artifact, save_artifact
 from zen_core.errors import ConfigError, UnsafeArtifactError
-from zen_core.materializers.registry import get_registry
+from zen_core.materializers import get_registry
 from zen_core.plugins import list_plugins, new_plugin_manager
 from zen_core.testing import MaterializerContract, modules_imported_at_startup
 

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from zen_core.errors import UnsafeArtifactError
-from zen_core.materializers.base import (
+from zen_core.materializers import (
     ArtifactType,
     Materializer,
     VisualizationType,

@@ -14,9 +14,9 @@ from torch import nn
 from zen_torch.materializers import ModuleMaterializer, StateDictMaterializer, TensorMaterializer
 
 from zen_core import load_artifact, pipeline, save_artifact, step
-from zen_core.artifacts.data import save_data
+from zen_core.artifacts import save_data
 from zen_core.errors import ConfigError, MaterializerError, UnsafeArtifactError
-from zen_core.materializers.registry import get_registry
+from zen_core.materializers import get_registry
 from zen_core.plugins import list_plugins, new_plugin_manager
 from zen_core.testing import MaterializerContract, local_store, modules_imported_at_startup
 

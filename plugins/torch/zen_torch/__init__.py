@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from zen_core.materializers.base import Materializer, qualified_name
+from zen_core.materializers import Materializer, qualified_name
 from zen_core.plugins import hookimpl
 
 __all__ = ["TorchConfig", "register_module_factory", "unregister_module_factory"]

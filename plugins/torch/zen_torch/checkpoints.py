@@ -37,9 +37,9 @@ class CheckpointRegistrar:
 
     def __init__(self, name: str, folder: str | None = None, *,
                  tags: Sequence[str] | None = None) -> None:
-        from zen_core.artifact_stores.base import check_inside
+        from zen_core.artifact_stores import check_inside
+        from zen_core.artifacts import validate_name
         from zen_core.client import Client
-        from zen_core.naming import validate_name
 
         validate_name(name)
         store = Client().active_stack.artifact_store

@@ -24,13 +24,13 @@ import weakref
 from typing import Any
 
 from zen_core.errors import ConfigError, MaterializerError, UnsafeArtifactError
-from zen_core.materializers.base import (
+from zen_core.materializers import (
     ArtifactType,
+    ContainerMaterializer,
     Materializer,
     VisualizationType,
     qualified_name,
 )
-from zen_core.materializers.builtin import ContainerMaterializer
 
 _TENSOR_FILE = "tensor.safetensors"
 _TENSOR_PT = "tensor.pt"
@@ -184,7 +184,7 @@ class ModuleMaterializer(Materializer):
         _saved_classes[info["class"]] = cls
         if _find_factory(cls) is None and not _builds_without_arguments(cls):
             if self.allow_pickle:
-                from zen_core.materializers.builtin import PickleMaterializer
+                from zen_core.materializers import PickleMaterializer
 
                 PickleMaterializer.warn_or_refuse(cls, True, context="a module whose class "
                                                   "needs constructor arguments")
@@ -195,7 +195,7 @@ class ModuleMaterializer(Materializer):
         write_state_dict(self, data.state_dict(), {"module": info["class"]})
 
     def load(self, data_type: type) -> Any:
-        from zen_core.materializers.registry import import_object
+        from zen_core.materializers import import_object
         from zen_torch import _find_factory
 
         with self.open(_MODULE_INFO, "rb") as f:

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Any
 
+__all__ = ["configure", "get_logger"]
+
 _level: str | None = None  # chosen by configure(); None: from ZEN_LOG_LEVEL
 _logger: Any = None
 _ours = False  # whether the structlog configuration in force is ours to change
@@ -25,7 +27,17 @@ def configure(level: str | None = None) -> None:
     _logger = None
 
 
-def get_logger() -> Any:
+def get_logger(name: str | None = None) -> Any:
+    """zen_core's structlog logger; with ``name`` (say ``__name__``), bound to it.
+
+    ``log.info("step.completed", step="train")`` logs an event with fields;
+    ``log.info("loaded %s rows", n)`` formats like the standard library does.
+    """
+    base = _base()
+    return base.bind(logger=name) if name else base
+
+
+def _base() -> Any:
     global _logger, _ours
     if _logger is None:
         import structlog
