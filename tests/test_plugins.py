@@ -356,6 +356,18 @@ def test_each_implementation_gets_only_the_arguments_it_names():
     assert seen == ["the config"] and pm.broken == {}
 
 
+def test_a_hook_wrapper_fails_its_plugin_with_a_clear_reason(pm):
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def zen_orchestrators(self):
+            return (yield)
+
+    pm.register(Wrapper(), name="wrapper")
+    with pytest.warns(RuntimeWarning, match="pluggy hook wrappers .* are not supported"):
+        assert set(flavors("orchestrator", pm)) == {"local"}
+    assert "wrapper" in pm.broken and not pm.has_plugin("wrapper")
+
+
 # -- one flavor from two plugins -------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ path, the bad value and what is accepted.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -232,6 +233,7 @@ def resolve_paths(table: Mapping[str, Any], cls: type,
     return table
 
 
+@functools.cache  # asked each time a stack is built
 def _config_path_fields(cls: type) -> list[str]:
     if not attrs.has(cls):
         return []

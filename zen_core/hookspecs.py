@@ -21,8 +21,8 @@ How zen_core calls them (this is the contract, not an implementation detail):
   decide. One that raises is logged once per plugin and hook (event
   ``plugin.hook_failed``, naming both) and the run, its records and the
   other implementations go on as if it had returned.
-* Implementations are plain functions: pluggy's ``hookwrapper``/``wrapper``
-  implementations and ``firstresult`` are not used by zen_core.
+* Implementations are plain functions: a pluggy hook wrapper
+  (``hookwrapper=True`` or ``wrapper=True``) fails its plugin as above.
 """
 
 from __future__ import annotations

@@ -172,6 +172,13 @@ def _arguments(impl: pluggy.HookImpl, hook_name: str, kwargs: dict[str, Any]) ->
         raise TypeError(f"{hook_name} was called without its argument {exc.args[0]!r}") from None
 
 
+def _call(impl: pluggy.HookImpl, args: list[Any]) -> Any:
+    if impl.hookwrapper or impl.wrapper:
+        raise TypeError("zen_core calls hook implementations one by one: pluggy hook "
+                        "wrappers (hookwrapper=True, wrapper=True) are not supported")
+    return impl.function(*args)
+
+
 def _materialize(result: Any) -> Any:
     """A list or dict of what a hook returned, so a lazy generator fails inside the ``try``."""
     if isinstance(result, Mapping):
@@ -193,7 +200,7 @@ def call_each(pm: ZenPluginManager, hook_name: str, **kwargs: Any) -> list[tuple
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         args = _arguments(impl, hook_name, kwargs)
         try:
-            results.append((impl.plugin_name, _materialize(impl.function(*args))))
+            results.append((impl.plugin_name, _materialize(_call(impl, args))))
         except Exception as exc:
             _fail_plugin(pm, impl.plugin_name, hook_name, exc)
     return results
@@ -224,7 +231,7 @@ def notify(pm: ZenPluginManager, hook_name: str, **kwargs: Any) -> None:
     for impl in reversed(impls):  # pluggy's calling order
         args = _arguments(impl, hook_name, kwargs)
         try:
-            impl.function(*args)
+            _call(impl, args)
         except Exception as exc:
             from zen_core.logger import get_logger
 
@@ -234,7 +241,8 @@ def notify(pm: ZenPluginManager, hook_name: str, **kwargs: Any) -> None:
             (get_logger().error if first else get_logger().debug)(
                 "plugin.hook_failed", plugin=impl.plugin_name, hook=hook_name,
                 error=f"{type(exc).__name__}: {exc}", distribution=dist, version=version,
-                fix=f"report it to {dist}'s authors; the run goes on without this hook",
+                fix=f"report it to the authors of {dist or 'the plugin'}; the run goes on "
+                    f"without this hook",
                 exc_info=exc if first else None)
 
 

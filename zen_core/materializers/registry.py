@@ -108,7 +108,9 @@ class MaterializerRegistry:
         for path in list(self._lazy_overrides):
             if path.split(".", 1)[0] not in sys.modules:
                 continue
-            name = self._lazy_overrides.pop(path)  # tried once: `zen plugins list` reports misses
+            name = self._lazy_overrides.pop(path, None)  # tried once: misses are reported
+            if name is None:  # by `zen plugins list`; None: another thread took this key
+                continue
             try:
                 klass = import_object(path, what="type")
             except MaterializerNotFoundError:
