@@ -1,13 +1,12 @@
-"""Shared by the core's tests and every plugin's: each test gets its own ZEN_HOME."""
+"""The repository's tests: each runs in its own ZEN_HOME (the zen_core pytest plugin's
+``zen_home`` fixture, made autouse here), and ``pytester`` is available."""
 
 import pytest
 
-from zen_core.stack import close_all
-from zen_core.testing import isolate_zen_home
+pytest_plugins = ("pytester",)
 
 
 @pytest.fixture(autouse=True)
-def zen_home(monkeypatch, tmp_path):
-    home = isolate_zen_home(monkeypatch, tmp_path)
-    yield home
-    close_all()
+def _isolated_zen_home(zen_home):
+    """Every test of this repository gets a throwaway ZEN_HOME, asked for or not."""
+    return zen_home

@@ -261,3 +261,40 @@ def test_cross_pipeline_artifact_and_loading_inside_steps_are_lineage():
     best_model = Client().get_artifact_version("best_model")
     assert [s.name for s in best_model.consumers] == ["evaluate_against_previous"]
     assert trained.producer.name == "train" and trained.run.pipeline_name == "training"
+
+
+def test_a_storage_failure_is_reported_as_the_store_s_not_the_materializer_s(tmp_path):
+    from zen_core.artifact_stores.local import LocalArtifactStore, LocalArtifactStoreConfig
+    from zen_core.artifacts.data import save_data
+    from zen_core.errors import MaterializerError, StoreError
+    from zen_core.materializers.builtin import BuiltInMaterializer
+
+    class FullDisk(LocalArtifactStore):
+        def publish(self, staging_uri, content_hash):
+            raise OSError(28, "No space left on device")
+
+    store = FullDisk(LocalArtifactStoreConfig(str(tmp_path / "store")))
+    with pytest.raises(StoreError) as info:
+        save_data(store, BuiltInMaterializer, 42, allow_pickle=False, label="'answer'")
+    assert not isinstance(info.value, MaterializerError)
+    message = str(info.value)
+    assert message.startswith(f"the artifact store {store.path!r} failed to publish artifact "
+                              f"'answer' (saved by BuiltInMaterializer): OSError: ")
+    assert "No space left on device" in message and "Fix:" in message
+    assert store.list_files(store.zen_root + "/staging") == {}  # nothing half-written is left
+
+    class Broken(BuiltInMaterializer):
+        def save(self, data):
+            raise ValueError("cannot encode")
+
+    with pytest.raises(MaterializerError, match=r"^Broken failed to save artifact 'answer'"):
+        save_data(LocalArtifactStore(LocalArtifactStoreConfig(str(tmp_path / "ok"))), Broken,
+                  42, allow_pickle=False, label="'answer'")
+
+
+def test_the_install_hint_for_a_missing_plugin_names_the_normalized_distribution():
+    from zen_core.errors import MaterializerNotFoundError
+    from zen_core.materializers.registry import import_object
+
+    with pytest.raises(MaterializerNotFoundError, match=r"Fix: pip install zen-polars-rival\.$"):
+        import_object("zen_polars_rival.PolarsMaterializer", what="materializer")

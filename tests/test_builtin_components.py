@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import pytest
@@ -43,6 +44,31 @@ class TestSQLiteMetadataStore(MetadataStoreContract):
     def metadata_store(self, tmp_path):
         store = SQLiteMetadataStore(SQLiteMetadataStoreConfig(str(tmp_path / "zen.db")))
         yield store
+        store.close()
+
+
+class ForgetfulWrapper(SQLiteMetadataStore):
+    """A store that forgets to delegate transactions and paging: what the contract catches."""
+
+    def transaction(self, group=False):
+        return contextlib.nullcontext()
+
+    def flush(self):
+        pass
+
+    def list_runs(self, *, pipeline_name=None, status=None, limit=None, offset=0):
+        return super().list_runs(pipeline_name=pipeline_name, status=status, limit=limit)
+
+
+@pytest.mark.parametrize("check", ["test_a_failing_transaction_leaves_none_of_its_writes",
+                                   "test_writes_in_a_transaction_are_seen_together",
+                                   "test_runs_page_newest_first_and_count_by_status"])
+def test_the_contract_catches_a_store_that_does_not_delegate(check, tmp_path):
+    store = ForgetfulWrapper(SQLiteMetadataStoreConfig(str(tmp_path / "zen.db")))
+    try:
+        with pytest.raises(AssertionError):
+            getattr(MetadataStoreContract(), check)(store)
+    finally:
         store.close()
 
 

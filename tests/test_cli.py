@@ -105,10 +105,15 @@ def test_prune_command(zen):
 
 
 def test_plugins_list(zen):
-    infos = json.loads(zen("plugins", "list", "--json").stdout)
-    names = {i["name"] for i in infos}
+    report = json.loads(zen("plugins", "list", "--json").stdout)
+    names = {i["name"] for i in report["plugins"]}
     assert "zen_core.metadata_stores.sqlite" in names
-    assert "zen-artifacts" in zen("plugins", "list").output
+    [builtin] = [i for i in report["plugins"] if i["name"] == "zen_core.materializers.builtin"]
+    assert "builtins.int" in builtin["claims"]["zen_core.materializers.builtin.BuiltInMaterializer"]
+    assert report["conflicts"] == {"types": {}, "flavors": {}}
+    assert report["unknown_override_keys"] == {} and report["config_error"] is None
+    text = zen("plugins", "list").output
+    assert "zen-artifacts" in text and "BuiltInMaterializer (builtins.bool, builtins.int" in text
 
 
 def test_config_errors_are_one_clear_line(zen, zen_home):

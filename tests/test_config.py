@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zen_core.config import load_config
+from zen_core.config import ConfigPath, load_config
 from zen_core.errors import ConfigError, StackNotFoundError, UnknownFlavorError
 from zen_core.stack import get_stack
 
@@ -239,3 +239,158 @@ def test_a_string_is_not_a_list(zen_home):
     assert structure({"names": ["a", "b"]}, Settings, source="f", path="p") == Settings(["a", "b"])
     with pytest.raises(ConfigError, match=r"names = 'abc' is invalid.*expected a list"):
         structure({"names": "abc"}, Settings, source="f", path="p")
+
+
+# -- paths in plugin Config classes ------------------------------------------------------------
+
+
+def _cache_orchestrator_pm():
+    """A plugin manager with an orchestrator whose Config has ConfigPath fields."""
+    import attrs
+
+    from zen_core.orchestrators.local import LocalOrchestrator
+    from zen_core.plugins import hookimpl, new_plugin_manager
+
+    @attrs.frozen
+    class CachingConfig:
+        cache_dir: ConfigPath
+        spill: ConfigPath | None = None
+        label: str = "plain"
+
+    class CachingOrchestrator(LocalOrchestrator):
+        FLAVOR = "caching"
+        Config = CachingConfig
+
+    class Plugin:
+        @hookimpl
+        def zen_orchestrators(self):
+            return [CachingOrchestrator]
+
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(Plugin(), name="caching")
+    return pm
+
+
+def test_config_path_fields_resolve_against_the_file_that_sets_them(zen_home, tmp_path):
+    pm = _cache_orchestrator_pm()
+    write(zen_home / "config.toml", """
+active_stack = "home"
+[stacks.home]
+orchestrator = { flavor = "caching", cache_dir = "cache", spill = "~/spill", label = "x/y" }
+[stacks.remote]
+orchestrator = { flavor = "caching", cache_dir = "s3://bucket/cache", spill = "/abs/spill" }
+""")
+    home = get_stack(load_config(), pm=pm).orchestrator.config
+    assert home.cache_dir == str((zen_home / "cache").resolve())
+    assert home.spill == str(Path("~/spill").expanduser().resolve())
+    assert home.label == "x/y"  # a plain str is left alone
+    remote = get_stack(load_config(), "remote", pm=pm).orchestrator.config
+    assert remote.cache_dir == "s3://bucket/cache" and remote.spill == "/abs/spill"
+    for project in ("one", "two"):  # one relative value, two folders: two components
+        write(tmp_path / project / "zen.toml",
+              '[stacks.home]\norchestrator = { flavor = "caching", cache_dir = "cache" }\n')
+        os.chdir(tmp_path / project)
+        config = get_stack(load_config(), pm=pm).orchestrator.config
+        assert config.cache_dir == str(tmp_path / project / "cache")
+
+
+def test_config_path_fields_of_plugin_tables_resolve_per_key(zen_home, tmp_path):
+    import attrs
+
+    @attrs.frozen
+    class Settings:
+        index: ConfigPath = "index.json"
+        notes: ConfigPath = "notes.txt"
+
+    write(zen_home / "config.toml", '[plugins.mine]\nindex = "idx.json"\nnotes = "home.txt"\n')
+    write(tmp_path / "project" / "zen.toml", '[plugins.mine]\nnotes = "n.txt"\n')
+    os.chdir(tmp_path / "project")
+    settings = load_config().plugin_section("mine", Settings)
+    assert settings.index == str(zen_home / "idx.json")  # set by config.toml
+    assert settings.notes == str(tmp_path / "project" / "n.txt")  # set by zen.toml
+
+
+# -- [materializers] overrides -----------------------------------------------------------------
+
+
+def test_override_keys_accept_the_defining_and_the_public_spelling():
+    import json
+
+    from zen_core.materializers.builtin import BuiltInMaterializer, PickleMaterializer
+    from zen_core.materializers.registry import MaterializerRegistry
+    from zen_core.plugins import collect, new_plugin_manager
+
+    pm = new_plugin_manager(entry_points=False)
+    chosen = "zen_core.materializers.builtin.BuiltInMaterializer"
+    for key in ("json.decoder.JSONDecoder", "json.JSONDecoder"):  # defined in json.decoder
+        registry = MaterializerRegistry(collect(pm, "zen_materializers"), {key: chosen})
+        assert registry.for_type(json.JSONDecoder) is BuiltInMaterializer
+        assert registry.for_type(type("Sub", (json.JSONDecoder,), {})) is BuiltInMaterializer
+    registry = MaterializerRegistry(collect(pm, "zen_materializers"), {})
+    assert registry.for_type(json.JSONDecoder) is PickleMaterializer  # unclaimed without it
+
+
+def test_override_keys_are_matched_once_their_module_is_imported_never_by_importing(tmp_path,
+                                                                                  monkeypatch):
+    import importlib
+    import sys
+
+    from zen_core.materializers.builtin import BytesMaterializer
+    from zen_core.materializers.registry import MaterializerRegistry
+    from zen_core.plugins import collect, new_plugin_manager
+
+    package = tmp_path / "lazy_overridden_pkg"
+    write(package / "__init__.py", "from lazy_overridden_pkg.impl import Blob\n")
+    write(package / "impl.py", "class Blob(bytes):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    overrides = {"lazy_overridden_pkg.Blob": "zen_core.materializers.builtin.BytesMaterializer"}
+    registry = MaterializerRegistry(collect(new_plugin_manager(entry_points=False),
+                                            "zen_materializers"), overrides)
+    registry.for_type(int)
+    assert "lazy_overridden_pkg" not in sys.modules
+    blob = importlib.import_module("lazy_overridden_pkg").Blob
+    assert registry.for_type(blob) is BytesMaterializer
+    monkeypatch.delitem(sys.modules, "lazy_overridden_pkg")
+    monkeypatch.delitem(sys.modules, "lazy_overridden_pkg.impl")
+
+
+def test_an_override_naming_no_installed_materializer_is_a_config_error(zen_home):
+    from zen_core import pipeline, step
+
+    @step
+    def one() -> int:
+        return 1
+
+    @pipeline
+    def overridden():
+        one()
+
+    write(zen_home / "config.toml",
+          '[materializers]\n"fractions.Fraction" = "zen_core.materializers.BuiltInMaterializer"\n')
+    with pytest.raises(ConfigError) as info:
+        overridden()
+    assert str(info.value).startswith(
+        f"{zen_home / 'config.toml'}: [materializers] 'fractions.Fraction' = "
+        f"'zen_core.materializers.BuiltInMaterializer' names no installed materializer. Fix: "
+        f"write its qualified name, 'zen_core.materializers.builtin.BuiltInMaterializer'")
+    assert info.value.key_path == "materializers.'fractions.Fraction'"
+    write(zen_home / "config.toml", '[materializers]\n"fractions.Fraction" = "nope.Mat"\n')
+    with pytest.raises(ConfigError, match=r"'nope.Mat' names no installed materializer. Fix: "
+                                          r"write the qualified name of an installed one \("):
+        overridden()
+
+
+def test_zen_plugins_list_reports_override_keys_that_match_no_type(zen_home):
+    from click.testing import CliRunner
+
+    from zen_core.cli import cli
+
+    write(zen_home / "config.toml", '[materializers]\n'
+          '"json.JSONDecodr" = "zen_core.materializers.builtin.PickleMaterializer"\n'
+          '"json.JSONDecoder" = "zen_core.materializers.builtin.PickleMaterializer"\n'
+          '"builtins.int" = "zen_core.materializers.builtin.PickleMaterializer"\n')
+    result = CliRunner().invoke(cli, ["plugins", "list"])
+    assert result.exit_code == 0, result.output
+    assert (f"config: {zen_home / 'config.toml'}: [materializers] key 'json.JSONDecodr' "
+            f"matches no known type") in result.output
+    assert "'json.JSONDecoder'" not in result.output and "'builtins.int'" not in result.output

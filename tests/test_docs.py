@@ -65,7 +65,8 @@ def _run(block: Block, namespace: dict) -> str:
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(block.code, filename, "exec"), namespace)
+            # dont_inherit: run as a user's script, not under this module's __future__ imports
+            exec(compile(block.code, filename, "exec", dont_inherit=True), namespace)
     except Exception as exc:
         raise AssertionError(f"docs/{block.page} line {block.line}: the example failed with "
                              f"{type(exc).__name__}: {exc}\n--- printed:\n{out.getvalue()}") from exc
@@ -167,6 +168,16 @@ def test_plugins_guide_shows_the_example_files_verbatim():
         assert shown == actual, f"docs/plugins.md does not show all of {path}, in order"
 
 
+def test_plugins_guide_lists_the_public_faces_the_boundary_test_checks():
+    spec = importlib.util.spec_from_file_location("public_api", ROOT / "tests/test_public_api.py")
+    public_api = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(public_api)
+    text = (DOCS / "plugins.md").read_text()
+    section = text[text.index("## The API plugins rely on"):]
+    listed = re.findall(r"^\| `(zen_core[\w.]*)` \|", section, re.M)
+    assert listed == sorted(public_api.PUBLIC_FACES), "docs/plugins.md lists other faces than the test"
+
+
 # -- docs/cli.md ---------------------------------------------------------------------------
 
 
@@ -231,7 +242,8 @@ def test_configuration_reference_lists_every_key():
 def test_configuration_error_examples_are_the_real_messages(zen_home):
     from zen_core.config import load_config
     from zen_core.errors import ConfigError
-    from zen_core.stack import close_all, get_stack
+    from zen_core.run_context import RunContext
+    from zen_core.stack import close_all
 
     page = blocks("configuration.md")
     checked = 0
@@ -243,7 +255,7 @@ def test_configuration_error_examples_are_the_real_messages(zen_home):
         zen_home.mkdir(parents=True, exist_ok=True)
         (zen_home / "config.toml").write_text(block.code)
         with pytest.raises(ConfigError) as info:
-            get_stack(load_config())
+            RunContext.create(load_config())  # what every pipeline call and Client checks
         close_all()
         actual = str(info.value).replace(str(zen_home), "~/.local/share/zen")
         # which flavors are installed depends on the plugins in this environment

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pytest
 
+from zen_core import Client, load_artifact, pipeline, save_artifact, step
 from zen_core.errors import MaterializerConflictError
 from zen_core.materializers import Materializer
 from zen_core.materializers.builtin import BuiltInMaterializer
 from zen_core.materializers.registry import MaterializerRegistry
-from zen_core.plugins import BUILTIN_PLUGINS, hookimpl, list_plugins, new_plugin_manager
+from zen_core.plugins import (
+    BUILTIN_PLUGINS,
+    ZenPluginManager,
+    collect,
+    hookimpl,
+    hookspec,
+    list_plugins,
+    new_plugin_manager,
+    use,
+)
 from zen_core.stack import flavors
 
 
@@ -136,7 +148,7 @@ def test_a_broken_plugin_is_reported_and_the_rest_keep_working(tmp_path):
     assert "needs libfoo" in warned and "pip install -U zen-broken" in warned
     assert "zen_core.artifact_stores.local" in listing
     rows = __import__("json").loads(listing)
-    assert ["broken", "zen-broken", "needs libfoo"] in rows
+    assert ["broken", "zen-broken", "ImportError: needs libfoo"] in rows
     assert any(r[0] == "typo" and "zen_materialisers" in r[2] for r in rows)
     assert "zen_core.artifact_stores.local" in listing
 
@@ -157,3 +169,269 @@ def test_importing_the_api_is_light():
     heavy = {"attrs", "cattrs", "fsspec", "structlog", "pluggy", "xxhash", "click", "sqlite3",
              "numpy", "pandas", "torch", "sklearn", "inspect", "json"}
     assert loaded & heavy == set()
+
+
+# -- a plugin that fails inside a hook -------------------------------------------------------
+
+
+def fake_distribution(folder, monkeypatch, *, dist: str, version: str, entry_point: str,
+                      source: str) -> str:
+    """Install a one-module plugin distribution on ``sys.path`` for this test; its module name."""
+    module = f"{dist.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    info = folder / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[zen_core]\n{entry_point} = {module}\n")
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(folder))
+    return module
+
+
+@step
+def double(x: int) -> int:
+    return 2 * x
+
+
+@step
+def explode(x: int) -> int:
+    raise ValueError(f"step cannot take {x}")
+
+
+@pipeline
+def doubling():
+    double(double(x=3))
+
+
+@pipeline
+def exploding():
+    explode(double(x=1))
+
+
+PROVIDER_FAILURES = {
+    "zen_materializers": "def zen_materializers():\n    raise RuntimeError('no materializers today')",
+    "zen_artifact_stores": "def zen_artifact_stores():\n    raise RuntimeError('no stores today')",
+    "zen_metadata_stores": "def zen_metadata_stores():\n    raise RuntimeError('no stores today')",
+    "zen_orchestrators": "def zen_orchestrators():\n    yield from ()\n    raise RuntimeError('no orchestrators today')",
+    "zen_config_sections": "def zen_config_sections():\n    raise RuntimeError('no sections today')",
+    "zen_register_commands": "def zen_register_commands(cli):\n    raise RuntimeError('no commands today')",
+}
+EVENT_FAILURES = {
+    "zen_before_step_run": "def zen_before_step_run(step_run):\n    raise RuntimeError('before')",
+    "zen_after_step_run": "def zen_after_step_run(step_run):\n    raise RuntimeError('after')",
+    "zen_after_artifact_saved":
+        "def zen_after_artifact_saved(artifact_version):\n    raise RuntimeError('saved')",
+    "zen_on_step_error": "def zen_on_step_error(step_run, exception):\n    raise RuntimeError('error')",
+}
+
+
+def _plugin_source(hook_source: str) -> str:
+    return "from zen_core.plugins import hookimpl\n\n@hookimpl\n" + hook_source + "\n"
+
+
+def _everything_unaffected_still_works(zen_home):
+    """zen plugins list, zen stack describe, a pipeline, a load and a failing step behave."""
+    from click.testing import CliRunner
+
+    from zen_core.cli import _register_plugin_commands, cli
+
+    _register_plugin_commands()
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["plugins", "list"])
+    assert listing.exit_code == 0, listing.output
+    assert "zen_core.orchestrators.local" in listing.output
+    listing_json = runner.invoke(cli, ["plugins", "list", "--json"])
+    assert listing_json.exit_code == 0, listing_json.output
+    described = runner.invoke(cli, ["stack", "describe"])
+    assert described.exit_code == 0 and "sqlite" in described.output, described.output
+    run = doubling()
+    assert run.steps["double_2"].outputs["output"].load() == 12
+    assert doubling().steps["double_2"].status == "cached"
+    save_artifact(7, "seven")
+    assert load_artifact("seven") == 7
+    with pytest.raises(ValueError, match="step cannot take 2"):
+        exploding()
+    return json.loads(listing_json.stdout)
+
+
+@pytest.mark.parametrize("hook", sorted(PROVIDER_FAILURES))
+def test_a_provider_hook_that_raises_fails_only_its_plugin(hook, tmp_path, monkeypatch, zen_home):
+    fake_distribution(tmp_path / "site", monkeypatch, dist="zen-flaky", version="2.5",
+                      entry_point="flaky", source=_plugin_source(PROVIDER_FAILURES[hook]))
+    if hook == "zen_config_sections":  # asked only when the config has [plugins.*] tables
+        zen_home.mkdir(parents=True)
+        (zen_home / "config.toml").write_text("[plugins.flaky]\nlevel = 1\n")
+    with pytest.warns(RuntimeWarning) as caught, use(new_plugin_manager()):
+        listing = _everything_unaffected_still_works(zen_home)
+    flaky = [p for p in listing["plugins"] if p["name"] == "flaky"]
+    assert len(flaky) == 1 and flaky[0]["version"] == "2.5", flaky
+    assert flaky[0]["distribution"] == "zen-flaky" and hook in flaky[0]["error"]
+    assert "today" in flaky[0]["error"]
+    mine = [str(w.message) for w in caught if "'flaky'" in str(w.message)]
+    assert len(mine) == 1, mine  # warned once, however often the hook was asked
+    assert f"plugin 'flaky' from distribution zen-flaky 2.5 failed in its hook {hook}" in mine[0]
+    assert "RuntimeError" in mine[0] and "pip install -U zen-flaky" in mine[0]
+
+
+class RecordingLogger:
+    """Stands in for zen_core's structlog logger: keeps each event with its fields."""
+
+    def __init__(self):
+        self.events = []
+
+    def __getattr__(self, level):
+        return lambda event, **fields: self.events.append({"level": level, "event": event,
+                                                           **fields})
+
+
+@pytest.mark.parametrize("hook", sorted(EVENT_FAILURES))
+def test_an_event_hook_that_raises_is_logged_once_and_changes_no_outcome(
+        hook, tmp_path, monkeypatch, zen_home):
+    fake_distribution(tmp_path / "site", monkeypatch, dist="zen-noisy", version="0.3",
+                      entry_point="noisy", source=_plugin_source(EVENT_FAILURES[hook]))
+    log = RecordingLogger()
+    monkeypatch.setattr("zen_core.logger.get_logger", lambda name=None: log)
+    with use(new_plugin_manager()):
+        listing = _everything_unaffected_still_works(zen_home)
+        with pytest.raises(ValueError, match="step cannot take 2"):
+            exploding()  # the hook fails again: not logged again
+    [noisy] = [p for p in listing["plugins"] if p["name"] == "noisy"]
+    assert noisy["error"] is None  # an observer that fails is not a broken plugin
+    failures = [e for e in log.events if e["event"] == "plugin.hook_failed"]
+    assert [e["level"] for e in failures][:1] == ["error"], failures
+    assert all(e["level"] == "debug" for e in failures[1:]), failures
+    assert failures[0]["plugin"] == "noisy" and failures[0]["hook"] == hook
+    assert "RuntimeError" in failures[0]["error"] and failures[0]["version"] == "0.3"
+
+
+def test_a_misspelled_hook_leaves_the_rest_working(tmp_path, monkeypatch, zen_home):
+    fake_distribution(tmp_path / "site", monkeypatch, dist="zen-typo", version="0.1",
+                      entry_point="typo", source=_plugin_source(
+                          "def zen_materialisers():\n    return []"))
+    with pytest.warns(RuntimeWarning, match="zen_materialisers"), use(new_plugin_manager()):
+        listing = _everything_unaffected_still_works(zen_home)
+    [typo] = [p for p in listing["plugins"] if p["name"] == "typo"]
+    assert "zen_materialisers" in typo["error"] and typo["version"] == "0.1"
+
+
+# -- hook arguments ------------------------------------------------------------------------
+
+
+class NewerSpecs:
+    """zen_materializers as a later zen_core might specify it: with a keyword argument."""
+
+    @hookspec
+    def zen_materializers(self, config):
+        """Materializer classes; ``config`` is new."""
+
+
+class NewerPluginManager(ZenPluginManager):
+    SPECS = NewerSpecs
+
+
+def test_each_implementation_gets_only_the_arguments_it_names():
+    class OldMat(Materializer):
+        ASSOCIATED_TYPES = ("old.Type",)
+
+    class NewMat(Materializer):
+        ASSOCIATED_TYPES = ("new.Type",)
+
+    seen = []
+
+    class Old:
+        @hookimpl
+        def zen_materializers(self):
+            return [OldMat]
+
+    class New:
+        @hookimpl
+        def zen_materializers(self, config):
+            seen.append(config)
+            return [NewMat]
+
+    pm = NewerPluginManager()
+    pm.register(Old(), name="old")
+    pm.register(New(), name="new")
+    assert collect(pm, "zen_materializers", config="the config") == [("old", OldMat),
+                                                                   ("new", NewMat)]
+    assert seen == ["the config"] and pm.broken == {}
+
+
+def test_a_hook_wrapper_fails_its_plugin_with_a_clear_reason(pm):
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def zen_orchestrators(self):
+            return (yield)
+
+    pm.register(Wrapper(), name="wrapper")
+    with pytest.warns(RuntimeWarning, match="pluggy hook wrappers .* are not supported"):
+        assert set(flavors("orchestrator", pm)) == {"local"}
+    assert "wrapper" in pm.broken and not pm.has_plugin("wrapper")
+
+
+# -- one flavor from two plugins -------------------------------------------------------------
+
+
+def _orchestrator_plugin(flavor: str):
+    from zen_core.orchestrators.local import LocalOrchestrator
+
+    cls = type(f"Orchestrator_{flavor}_{uuid.uuid4().hex[:6]}", (LocalOrchestrator,),
+               {"FLAVOR": flavor})
+    return cls, type("Plugin", (), {"zen_orchestrators": hookimpl(lambda self: [cls])})()
+
+
+def _use_stack(zen_home, name: str, flavor: str) -> None:
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text(
+        f'active_stack = "{name}"\n[stacks.{name}]\norchestrator = {{ flavor = "{flavor}" }}\n')
+
+
+def test_a_flavor_two_plugins_provide_fails_only_the_stacks_naming_it_bare(pm, zen_home):
+    from click.testing import CliRunner
+
+    from zen_core.cli import cli
+    from zen_core.errors import FlavorConflictError, UnknownFlavorError
+
+    first, first_plugin = _orchestrator_plugin("twin")
+    second, second_plugin = _orchestrator_plugin("twin")
+    pm.register(first_plugin, name="alpha")
+    pm.register(second_plugin, name="beta")
+    assert set(flavors("orchestrator", pm)) == {"local", "alpha:twin", "beta:twin"}
+    with use(pm):
+        assert doubling().steps["double_2"].outputs["output"].load() == 12  # the default stack
+        _use_stack(zen_home, "ambiguous", "twin")
+        with pytest.raises(FlavorConflictError) as info:
+            doubling()
+        assert str(info.value) == (
+            f"{zen_home / 'config.toml'}: stacks.ambiguous.orchestrator.flavor = 'twin' is "
+            f"provided by 2 plugins: alpha, beta. Fix: name the one to use, flavor = "
+            f'"alpha:twin" or flavor = "beta:twin" (or uninstall the others).')
+        listing = CliRunner().invoke(cli, ["plugins", "list"])
+        assert listing.exit_code == 0, listing.output
+        assert "orchestrator flavor 'twin' is provided by alpha, beta" in listing.output
+        data = json.loads(CliRunner().invoke(cli, ["plugins", "list", "--json"]).stdout)
+        assert data["conflicts"]["flavors"] == {"orchestrator": {"twin": ["alpha:twin",
+                                                                         "beta:twin"]}}
+        for plugin, cls in (("alpha", first), ("beta", second)):
+            _use_stack(zen_home, plugin, f"{plugin}:twin")
+            assert doubling().steps["double_2"].outputs["output"].load() == 12
+            assert type(Client().active_stack.orchestrator) is cls
+        _use_stack(zen_home, "wrong", "gamma:twin")
+        with pytest.raises(UnknownFlavorError, match=r"plugin 'gamma' provides no orchestrator "
+                                                     r"flavor 'twin' \(it comes from alpha, beta\)"):
+            doubling()
+
+
+def test_a_built_in_flavor_gets_no_implicit_win(pm, zen_home):
+    from zen_core.errors import FlavorConflictError
+
+    mine, plugin = _orchestrator_plugin("local")
+    pm.register(plugin, name="mine")
+    with use(pm):
+        with pytest.raises(FlavorConflictError, match=(
+                r'flavor = "zen_core.orchestrators.local:local" or flavor = "mine:local"')):
+            doubling()  # the default stack names "local" bare
+        _use_stack(zen_home, "builtin", "zen_core.orchestrators.local:local")
+        assert doubling().steps["double"].status == "completed"
+        _use_stack(zen_home, "mine", "mine:local")
+        doubling()
+        assert type(Client().active_stack.orchestrator) is mine

@@ -137,20 +137,57 @@ def plugins() -> None:
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def plugins_list(as_json: bool) -> None:
-    """Each plugin, its version and what it provides (and any that failed to load)."""
+    """Each plugin, its version, what it provides and claims; conflicts and config problems."""
     import attrs
 
-    from zen_core.plugins import list_plugins
+    from zen_core.config import load_config
+    from zen_core.materializers.registry import get_registry
+    from zen_core.plugins import get_plugin_manager, list_plugins
+    from zen_core.stack import flavor_conflicts
 
-    infos = list_plugins()
+    pm = get_plugin_manager()
+    infos = list_plugins(pm)
+    try:
+        config = load_config()
+    except ZenError as exc:  # listing the plugins must work with a broken config too
+        config, config_error = None, str(exc)
+    else:
+        config_error = None
+    registry = get_registry(config.materializers if config else {}, pm)
+    report = {
+        "plugins": [attrs.asdict(i) for i in infos],
+        "conflicts": {"types": registry.conflicts(), "flavors": flavor_conflicts(pm)},
+        "unknown_override_keys": {
+            key: config.origin(f"materializers.{key!r}")
+            for key in registry.unknown_override_keys()} if config else {},
+        "config_error": config_error,
+    }
     if as_json:
-        return _emit_json([attrs.asdict(i) for i in infos])
+        return _emit_json(report)
     rows = []
     for i in infos:
-        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in i.provides.items())
+        provides = {**i.provides}
+        if i.claims:  # each materializer with the types it claims
+            provides["materializers"] = [
+                name.rsplit(".", 1)[-1] + (f" ({', '.join(types)})" if types else "")
+                for name, types in i.claims.items()]
+        listed = "; ".join(f"{k}: {', '.join(v)}" for k, v in provides.items())
         rows.append([i.name, i.distribution or "?", i.version or "?",
-                     f"FAILED: {i.error}" if i.error else provides or "-"])
+                     f"FAILED: {i.error}" if i.error else listed or "-"])
     _table(rows, ["PLUGIN", "DISTRIBUTION", "VERSION", "PROVIDES"])
+    for type_name, claimants in report["conflicts"]["types"].items():
+        click.echo(f"conflict: type {type_name} is claimed by {' and '.join(claimants)}; "
+                   f"choose one in [materializers]")
+    for kind, found in report["conflicts"]["flavors"].items():
+        for flavor, spellings in found.items():
+            providers = ", ".join(spelling.rsplit(":", 1)[0] for spelling in spellings)
+            choices = " or ".join(f'flavor = "{spelling}"' for spelling in spellings)
+            click.echo(f"conflict: {kind} flavor {flavor!r} is provided by {providers}; "
+                       f"stacks choose with {choices}")
+    for key, source in report["unknown_override_keys"].items():
+        click.echo(f"config: {source}: [materializers] key {key!r} matches no known type")
+    if config_error:
+        click.echo(f"config: {config_error}")
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -338,9 +375,10 @@ def _report(report: Any, as_json: bool) -> None:
 
 
 def _register_plugin_commands() -> None:
-    from zen_core.plugins import get_plugin_manager
+    """Let each plugin add its commands; one that raises is listed as FAILED, not fatal."""
+    from zen_core.plugins import call_each, get_plugin_manager
 
-    get_plugin_manager().hook.zen_register_commands(cli=cli)
+    call_each(get_plugin_manager(), "zen_register_commands", cli=cli)
 
 
 def main() -> None:

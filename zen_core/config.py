@@ -7,12 +7,14 @@ path, the bad value and what is accepted.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping, MutableSequence, Sequence
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any, NewType, get_args, get_origin
 
 import attrs
 import cattrs
@@ -20,9 +22,9 @@ import cattrs
 from zen_core.components import KIND_NAMES, KINDS
 from zen_core.errors import ConfigError, StackNotFoundError
 
-__all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "StackSpec", "ZenConfig", "converter",
-           "default_stack", "find_project_file", "load_config", "mask_secrets", "structure",
-           "zen_home"]
+__all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "ConfigPath", "StackSpec", "ZenConfig",
+           "converter", "default_stack", "find_project_file", "load_config", "mask_secrets",
+           "structure", "zen_home"]
 
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
@@ -30,6 +32,15 @@ COMPONENT_KINDS = KIND_NAMES
 TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "stacks", "materializers", "plugins")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
+
+ConfigPath = NewType("ConfigPath", str)
+ConfigPath.__doc__ = """A file or folder in a ``Config`` class: ``path: ConfigPath``.
+
+A relative value is resolved against the folder of the config file that sets it
+(``ZEN_HOME`` for ``config.toml``, the project for ``zen.toml``) and ``~`` is
+expanded; a URL (``scheme://...``) is kept as written. The value stays a ``str``.
+"""
+
 _SEQUENCES = (list, tuple, set, frozenset, Sequence, MutableSequence)
 
 
@@ -65,10 +76,7 @@ class ComponentSpec:
     options: Mapping[str, Any]
     source: str  # the file that defined it, for error messages
     key_path: str  # e.g. "stacks.team.artifact_store"
-
-    def freeze(self) -> tuple:
-        """A hashable identity, so equal specs share one live component per process."""
-        return (self.kind, self.flavor, _freeze(self.options))
+    folder: Path | None = None  # relative ConfigPath values are relative to it
 
 
 @attrs.frozen
@@ -102,6 +110,13 @@ class ZenConfig:
     plugins: Mapping[str, Mapping[str, Any]]
     sources: tuple[str, ...]
     active_source: str  # where active_stack came from ("ZEN_STACK", a file, or "default")
+    # the file that set each [materializers] and [plugins.NAME] key, by key path
+    # ('materializers."fractions.Fraction"', 'plugins.sklearn.trusted_types')
+    origins: Mapping[str, str] = attrs.field(factory=dict)
+
+    def origin(self, key_path: str) -> str:
+        """The file that set ``key_path``, for messages (all files read when unknown)."""
+        return self.origins.get(key_path) or ", ".join(self.sources) or "the built-in defaults"
 
     def stack(self, name: str | None = None) -> StackSpec:
         name = name or self.active_stack
@@ -121,6 +136,8 @@ class ZenConfig:
         table = dict(self.plugins.get(name, {}))
         if cls is None:
             return table
+        table = resolve_paths(table, cls, lambda key: Path(
+            self.origin(f"plugins.{name}.{key}")).parent)
         return structure(table, cls, source=", ".join(self.sources), path=f"plugins.{name}")
 
 
@@ -156,6 +173,7 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     stacks: dict[str, StackSpec] = {"default": default_stack(home)}
     materializers: dict[str, str] = {}
     plugins: dict[str, dict[str, Any]] = {}
+    origins: dict[str, str] = {}
     sources = []
     for path in files:
         data = _read_toml(path)
@@ -172,14 +190,18 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
             stacks[name] = _parse_stack(name, table, src, path.parent, home, stacks.get(name))
         for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
                                            "materializers").items():
-            materializers[type_path] = _expect(mat_path, str, src, f"materializers.{type_path!r}")
+            key_path = f"materializers.{type_path!r}"
+            materializers[type_path] = _expect(mat_path, str, src, key_path)
+            origins[key_path] = src
         for name, table in _expect(data.get("plugins", {}), dict, src, "plugins").items():
-            plugins.setdefault(name, {}).update(_expect(table, dict, src, f"plugins.{name}"))
+            table = _expect(table, dict, src, f"plugins.{name}")
+            plugins.setdefault(name, {}).update(table)
+            origins.update({f"plugins.{name}.{key}": src for key in table})
     env_stack = os.environ.get("ZEN_STACK")
     if env_stack:
         active = (env_stack, "ZEN_STACK")
     return ZenConfig(home, active[0], allow_pickle, stacks, materializers, plugins,
-                     tuple(sources), active[1])
+                     tuple(sources), active[1], origins)
 
 
 def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) -> Any:
@@ -193,6 +215,34 @@ def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) ->
             f"{source}: invalid [{path}]: {problems}. Accepted keys: {fields}.",
             source=source, key_path=path,
         ) from exc
+
+
+def resolve_paths(table: Mapping[str, Any], cls: type,
+                  folder: Path | None | typing.Callable[[str], Path | None]) -> dict[str, Any]:
+    """``table`` with each relative value of a :data:`ConfigPath` field of ``cls`` resolved.
+
+    ``folder`` is the folder of the file that set the table, or a function giving it for
+    a key (a plugin's table merges keys from several files); ``None`` leaves values alone.
+    """
+    table = dict(table)
+    for key in _config_path_fields(cls):
+        value = table.get(key)
+        base = folder(key) if callable(folder) else folder
+        if isinstance(value, str) and "://" not in value and base is not None:
+            table[key] = str((base / Path(value).expanduser()).resolve())
+    return table
+
+
+@functools.cache  # asked each time a stack is built
+def _config_path_fields(cls: type) -> list[str]:
+    if not attrs.has(cls):
+        return []
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: cattrs reports it when structuring
+        return []
+    return [name for name, hint in hints.items()
+            if hint is ConfigPath or ConfigPath in get_args(hint)]
 
 
 def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: type) -> str:
@@ -240,8 +290,9 @@ def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,
                 source=src, key_path=f"{path}.{kind}.flavor",
             )
         if isinstance(comp.get("path"), str) and "://" not in comp["path"]:
+            # every store's root: resolved here for any Config class (as ConfigPath is)
             comp["path"] = str((base / Path(comp["path"]).expanduser()).resolve())
-        parts[kind] = ComponentSpec(kind, flavor, comp, src, f"{path}.{kind}")
+        parts[kind] = ComponentSpec(kind, flavor, comp, src, f"{path}.{kind}", base)
     return StackSpec(name, parts)
 
 
@@ -276,11 +327,12 @@ def _expect(value: Any, typ: type, src: str, key_path: str) -> Any:
     return value
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
+    """A hashable form of a TOML value, so equal settings share one live component."""
     if isinstance(value, Mapping):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     return value
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "ArtifactVersionExistsError",
     "CompositionError",
     "ConfigError",
+    "FlavorConflictError",
     "IntegrityError",
     "MaterializerConflictError",
     "MaterializerError",
@@ -50,12 +51,20 @@ class UnknownFlavorError(ConfigError):
     """A stack names a flavor no installed plugin provides."""
 
 
+class FlavorConflictError(ConfigError):
+    """A stack names a bare flavor that several plugins provide (qualify it ``plugin:flavor``)."""
+
+
 class StackNotFoundError(ConfigError):
     """The active stack name is not defined in the config."""
 
 
 class PluginLoadError(ZenError):
-    """A plugin's entry point failed to import or register."""
+    """A plugin failed to import or register, or one of its provider hooks raised.
+
+    Attributes: ``plugin``, ``distribution``, ``version``, ``hook`` (``None`` when it
+    failed to load) and ``cause``. The plugin is then left out; the others keep working.
+    """
 
 
 class CompositionError(ZenError):

@@ -9,7 +9,7 @@ and everything started inside sees them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -32,16 +32,14 @@ class RunContext:
                plugin_manager: ZenPluginManager | None = None) -> RunContext:
         """The context of the current configuration and process-wide plugin manager."""
         from zen_core.config import load_config
-        from zen_core.materializers.registry import get_registry
+        from zen_core.materializers.registry import check_overrides, get_registry
         from zen_core.plugins import get_plugin_manager
         from zen_core.stack import get_stack
 
         config = config if config is not None else load_config()
         pm = plugin_manager or get_plugin_manager()
         stack = get_stack(config, stack_name, pm=pm)
-        return cls(config, pm, stack, get_registry(config.materializers, pm))
+        registry = get_registry(config.materializers, pm)
+        check_overrides(config, registry)
+        return cls(config, pm, stack, registry)
 
-    @property
-    def hook(self) -> Any:
-        """The plugin manager's hook relay (``context.hook.zen_after_step_run(...)``)."""
-        return self.plugin_manager.hook

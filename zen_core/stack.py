@@ -13,11 +13,19 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.components import KIND_NAMES, KINDS, kind
-from zen_core.config import ComponentSpec, StackSpec, ZenConfig, structure
-from zen_core.errors import ConfigError, UnknownFlavorError
-from zen_core.plugins import collect, get_plugin_manager
+from zen_core.config import (
+    ComponentSpec,
+    StackSpec,
+    ZenConfig,
+    freeze,
+    resolve_paths,
+    structure,
+)
+from zen_core.errors import ConfigError, FlavorConflictError, UnknownFlavorError
+from zen_core.plugins import call_each, collect, get_plugin_manager
 
-__all__ = ["Stack", "build_component", "check_plugin_tables", "close_all", "flavors", "get_stack"]
+__all__ = ["Stack", "build_component", "check_plugin_tables", "close_all", "component_class",
+           "flavor_conflicts", "flavors", "get_stack", "providers"]
 
 if TYPE_CHECKING:
     from zen_core.components import Component
@@ -44,17 +52,68 @@ _live: dict[tuple, Any] = {}
 _live_pid = os.getpid()
 
 
-def flavors(kind_name: str, pm: Any = None) -> dict[str, tuple[str, type]]:
-    """``{flavor: (plugin_name, class)}`` of one component kind."""
-    found: dict[str, tuple[str, type]] = {}
+def providers(kind_name: str, pm: Any = None) -> dict[str, list[tuple[str, type]]]:
+    """``{flavor: [(plugin_name, class), ...]}`` of one kind; two providers are a conflict."""
+    found: dict[str, list[tuple[str, type]]] = {}
     for plugin_name, cls in collect(pm or get_plugin_manager(), kind(kind_name).hook):
-        if cls.FLAVOR in found and found[cls.FLAVOR][1] is not cls:
-            other = found[cls.FLAVOR][0]
-            raise ConfigError(
-                f"{kind_name} flavor {cls.FLAVOR!r} is provided by two plugins: {other} and "
-                f"{plugin_name}. Fix: uninstall one of them.", flavor=cls.FLAVOR)
-        found[cls.FLAVOR] = (plugin_name, cls)
+        pairs = found.setdefault(cls.FLAVOR, [])
+        if all(existing is not cls for _, existing in pairs):  # one class re-exported: no conflict
+            pairs.append((plugin_name, cls))
     return found
+
+
+def flavors(kind_name: str, pm: Any = None) -> dict[str, tuple[str, type]]:
+    """``{flavor: (plugin_name, class)}``: what a stack's ``flavor = "..."`` may select.
+
+    A flavor that two plugins provide is listed only qualified, once per plugin
+    (``"<plugin>:<flavor>"``); any flavor may also be written qualified.
+    """
+    found = {}
+    for flavor, pairs in providers(kind_name, pm).items():
+        if len(pairs) == 1:
+            found[flavor] = pairs[0]
+        else:
+            found.update({f"{plugin}:{flavor}": (plugin, cls) for plugin, cls in pairs})
+    return found
+
+
+def flavor_conflicts(pm: Any = None) -> dict[str, dict[str, list[str]]]:
+    """``{kind: {flavor: [qualified spellings]}}`` of flavors several plugins provide."""
+    conflicts: dict[str, dict[str, list[str]]] = {}
+    for k in KINDS:
+        for flavor, pairs in providers(k.name, pm).items():
+            if len(pairs) > 1:
+                conflicts.setdefault(k.name, {})[flavor] = [f"{p}:{flavor}" for p, _ in pairs]
+    return conflicts
+
+
+def component_class(spec: ComponentSpec, pm: Any = None) -> type:
+    """The class a component table selects: ``flavor`` bare, or ``"<plugin>:<flavor>"``."""
+    plugin, _, flavor = spec.flavor.rpartition(":")
+    found = providers(spec.kind, pm)
+    pairs = [(p, cls) for p, cls in found.get(flavor, []) if not plugin or p == plugin]
+    if len(pairs) == 1:
+        return pairs[0][1]
+    where = f"{spec.source}: {spec.key_path}.flavor = {spec.flavor!r}"
+    if pairs:
+        spellings = " or ".join(f'flavor = "{p}:{flavor}"' for p, _ in pairs)
+        raise FlavorConflictError(
+            f"{where} is provided by {len(pairs)} plugins: {', '.join(p for p, _ in pairs)}. "
+            f"Fix: name the one to use, {spellings} (or uninstall the others).",
+            flavor=spec.flavor, kind=spec.kind, plugins=[p for p, _ in pairs])
+    installed = ", ".join(sorted(flavors(spec.kind, pm)))
+    if plugin and flavor in found:
+        raise UnknownFlavorError(
+            f"{where}: plugin {plugin!r} provides no {spec.kind} flavor {flavor!r} (it comes "
+            f"from {', '.join(p for p, _ in found[flavor])}). Fix: write one of: {installed}.",
+            flavor=spec.flavor, kind=spec.kind, provider=None)
+    provider = kind(spec.kind).known_plugins.get(flavor)
+    fix = (f"pip install {provider}" if provider
+           else "install the plugin that provides it, or correct the spelling")
+    raise UnknownFlavorError(
+        f"{where} is not installed (installed {spec.kind} flavors: {installed}). Fix: {fix}.",
+        flavor=spec.flavor, kind=spec.kind, provider=provider,
+    )
 
 
 def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
@@ -63,22 +122,12 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
     if _live_pid != os.getpid():
         _live.clear()
         _live_pid = os.getpid()
-    available = flavors(spec.kind, pm)
-    if spec.flavor not in available:
-        installed = ", ".join(sorted(available))
-        provider = kind(spec.kind).known_plugins.get(spec.flavor)
-        fix = (f"pip install {provider}" if provider
-               else "install the plugin that provides it, or correct the spelling")
-        raise UnknownFlavorError(
-            f"{spec.source}: {spec.key_path}.flavor = {spec.flavor!r} is not installed "
-            f"(installed {spec.kind} flavors: {installed}). Fix: {fix}.",
-            flavor=spec.flavor, kind=spec.kind, provider=provider,
-        )
-    cls = available[spec.flavor][1]
-    key = (cls, spec.freeze())  # another plugin manager may give the flavor another class
+    cls = component_class(spec, pm)
+    options = resolve_paths(spec.options, cls.Config, spec.folder)
+    key = (cls, freeze(options))  # another plugin manager may give the flavor another class
     if key in _live:
         return _live[key]
-    config = structure(spec.options, cls.Config, source=spec.source, path=spec.key_path)
+    config = structure(options, cls.Config, source=spec.source, path=spec.key_path)
     component = cls(config)
     _live[key] = component
     return component
@@ -94,14 +143,20 @@ def get_stack(config: ZenConfig, name: str | None = None, pm: Any = None) -> Sta
 
 
 def check_plugin_tables(config: ZenConfig, pm: Any = None) -> None:
-    """Every ``[plugins.NAME]`` table must belong to an installed plugin and validate."""
+    """Every ``[plugins.NAME]`` table must belong to an installed plugin and validate.
+
+    The table of a plugin that failed is left unchecked: ``zen plugins list`` shows why.
+    """
     if not config.plugins:
         return
+    pm = pm or get_plugin_manager()
     sections: dict[str, type] = {}
-    for result in (pm or get_plugin_manager()).hook.zen_config_sections():
+    for _, result in call_each(pm, "zen_config_sections"):
         sections.update(result or {})
     source = ", ".join(config.sources)
     for name, table in config.plugins.items():
+        if name in pm.broken:
+            continue
         if name not in sections:
             known = ", ".join(sorted(sections)) or "none"
             raise ConfigError(

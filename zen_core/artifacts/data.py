@@ -16,6 +16,7 @@ from zen_core.errors import (
     ArtifactDataMissingError,
     IntegrityError,
     MaterializerError,
+    StoreError,
     ZenError,
 )
 from zen_core.hashing import combine, hash_stream
@@ -49,12 +50,14 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
 
     staging = store.new_staging_uri()
     mat = mat_cls(staging, store, allow_pickle=allow_pickle, label=label)
+    layer = "materializer"  # which one to blame: its save, or the store's publishing after it
     try:
         if mat_cls is PickleMaterializer:
             PickleMaterializer.warn_or_refuse(type(data), allow_pickle)
         mat.save(data)
         visualizations = dict(mat.save_visualizations(data) or {})
         metadata = dict(mat.extract_metadata(data) or {})
+        layer = "store"
         files = _complete_manifest(store, staging, mat.written)
         content_hash = combine(files)
         if not files:
@@ -64,6 +67,14 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
         _discard(store, staging)
         if isinstance(exc, ZenError) or not isinstance(exc, Exception):
             raise
+        if layer == "store":
+            raise StoreError(
+                f"the artifact store {store.path!r} failed to publish artifact {label} (saved "
+                f"by {mat_cls.__name__}): {type(exc).__name__}: {exc}. Fix: check that the "
+                f"store is reachable and has space, then run again; the materializer is not "
+                f"at fault and nothing was recorded.",
+                artifact=label, uri=staging,
+            ) from exc
         raise MaterializerError(
             f"{mat_cls.__name__} failed to save artifact {label} "
             f"({qualified_name(type(data))}) to {staging}: {type(exc).__name__}: {exc}",

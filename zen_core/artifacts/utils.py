@@ -95,6 +95,8 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
 
 
 def _announce(client: Client, av: ArtifactVersion) -> ArtifactVersion:
-    client.context.hook.zen_after_artifact_saved(artifact_version=av)
+    from zen_core.plugins import notify
+
+    notify(client.context.plugin_manager, "zen_after_artifact_saved", artifact_version=av)
     return av
 

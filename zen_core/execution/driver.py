@@ -26,6 +26,7 @@ from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name
+from zen_core.plugins import notify
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 from zen_core.run_context import RunContext
 from zen_core.signatures import materializer_type
@@ -76,7 +77,7 @@ class RunDriver:
         self.registry = context.registry
         self.store = self.stack.metadata_store
         self.cache = StepCache(self.store, self.stack.artifact_store, self.registry)
-        self.hook = context.hook
+        self.plugins = context.plugin_manager
         self.log = get_logger()
         now = time.time()
         stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
@@ -165,7 +166,7 @@ class RunDriver:
                     self._outputs[(node.id, plan.io_name)] = outputs[plan.key]
                 self._step_runs[node.id] = step_run
                 self.log.info("step.cached", step=node.id, original_run=original.run_id)
-                self.hook.zen_after_step_run(step_run=step_run)
+                notify(self.plugins, "zen_after_step_run", step_run=step_run)
                 return None
             step_run.cache_miss = self.cache.miss_reason(self.pipeline.name, node.id, parts,
                                                          cache_key)
@@ -180,7 +181,7 @@ class RunDriver:
         with self.store.transaction(group=True):
             self.store.create_step_run(step_run, input_ids, parts)
         self._step_runs[node.id] = step_run
-        self.hook.zen_before_step_run(step_run=step_run)
+        notify(self.plugins, "zen_before_step_run", step_run=step_run)
         self.log.debug("step.started", step=node.id, reason=step_run.cache_miss)
         return StepTask(
             step=node.step, invocation_id=node.id, step_run_id=step_run.id, params=node.params,
@@ -221,10 +222,10 @@ class RunDriver:
                 extra_inputs=loaded, finished=result.finished)
         for (plan, _), av in zip(news, created):
             self._outputs[(node.id, plan.io_name)] = av
-            self.hook.zen_after_artifact_saved(artifact_version=av)
+            notify(self.plugins, "zen_after_artifact_saved", artifact_version=av)
         step_run.status = ExecutionStatus.COMPLETED
         step_run.finished = result.finished
-        self.hook.zen_after_step_run(step_run=step_run)
+        notify(self.plugins, "zen_after_step_run", step_run=step_run)
         self.log.info("step.completed", step=node.id,
                       duration=f"{(result.finished - result.started) * 1000:.1f}ms",
                       outputs=len(created))
@@ -238,7 +239,7 @@ class RunDriver:
         self.store.fail_step_run(step_run.id, text, time.time())
         step_run.status = ExecutionStatus.FAILED
         step_run.error = text
-        self.hook.zen_on_step_error(step_run=step_run, exception=exc)
+        notify(self.plugins, "zen_on_step_error", step_run=step_run, exception=exc)
         self.log.error("step.failed", step=node.id, error=f"{type(exc).__name__}: {exc}")
 
     # -- helpers -------------------------------------------------------------------

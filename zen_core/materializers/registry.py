@@ -8,18 +8,27 @@ top-level module has been imported (no value of that type can exist before). Two
 conflict, reported when the type is resolved (naming both and how to
 choose); a ``[materializers]`` config entry settles it. A type nobody claims
 falls back to pickle when the config allows it.
+
+``[materializers]`` keys name a type the way it is defined
+(``polars.dataframe.frame.DataFrame``) or the way it is imported
+(``polars.DataFrame``): the first matches by name at once, the second is
+resolved, like a string claim, once its top-level module has been imported.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zen_core.errors import MaterializerConflictError, MaterializerNotFoundError
+from zen_core.errors import ConfigError, MaterializerConflictError, MaterializerNotFoundError
 from zen_core.materializers.base import Materializer, qualified_name
+
+if TYPE_CHECKING:
+    from zen_core.config import ZenConfig
 
 
 class MaterializerRegistry:
@@ -33,7 +42,9 @@ class MaterializerRegistry:
                 pairs = target.setdefault(t, [])
                 if all(existing is not mat for _, existing in pairs):
                     pairs.append((plugin_name, mat))
-        self._overrides = dict(overrides or {})
+        self._overrides = dict(overrides or {})  # type name (either spelling) -> materializer
+        self._override_types: dict[type, str] = {}  # keys resolved to their class
+        self._lazy_overrides = dict(self._overrides)  # keys not resolved yet
         self._by_name = {qualified_name(cls): cls for _, cls in materializers}
         self._cache: dict[type, type[Materializer]] = {}
 
@@ -52,10 +63,10 @@ class MaterializerRegistry:
         cached = self._cache.get(data_type)
         if cached is not None:
             return cached
-        if self._lazy:
+        if self._lazy or self._lazy_overrides:
             self._resolve_lazy_claims()
         for klass in getattr(data_type, "__mro__", (data_type,)):
-            override = self._overrides.get(qualified_name(klass))
+            override = self._overrides.get(qualified_name(klass)) or self._override_types.get(klass)
             if override:
                 return self._remember(data_type, self.by_name(override))
             pairs = self._claims.get(klass)
@@ -94,6 +105,54 @@ class MaterializerRegistry:
                 pairs = self._claims.setdefault(klass, [])
                 if all(existing is not pair[1] for _, existing in pairs):
                     pairs.append(pair)
+        for path in list(self._lazy_overrides):
+            if path.split(".", 1)[0] not in sys.modules:
+                continue
+            name = self._lazy_overrides.pop(path, None)  # tried once: misses are reported
+            if name is None:  # by `zen plugins list`; None: another thread took this key
+                continue
+            try:
+                klass = import_object(path, what="type")
+            except MaterializerNotFoundError:
+                continue
+            if isinstance(klass, type):
+                self._override_types[klass] = name
+
+    def claims(self) -> dict[str, list[str]]:
+        """``{type name: [materializer names]}`` as claimed, without importing anything."""
+        claims: dict[str, list[str]] = {}
+        for key, pairs in [*self._claims.items(), *self._lazy.items()]:
+            name = key if isinstance(key, str) else qualified_name(key)
+            claims.setdefault(name, []).extend(qualified_name(m) for _, m in pairs)
+        return claims
+
+    def conflicts(self) -> dict[str, list[str]]:
+        """``{type name: ["materializer (plugin plugin_name)", ...]}`` of the types several
+        materializers claim and no ``[materializers]`` entry settles (string claims
+        count once their module is imported)."""
+        self._resolve_lazy_claims()
+        found = {}
+        for key, pairs in [*self._claims.items(), *self._lazy.items()]:
+            name = key if isinstance(key, str) else qualified_name(key)
+            if len(pairs) > 1 and name not in self._overrides and key not in self._override_types:
+                found[name] = [f"{qualified_name(m)} (plugin {p})" for p, m in pairs]
+        return found
+
+    def unknown_override_keys(self) -> list[str]:
+        """``[materializers]`` keys that name no type. Unlike resolving, this imports the
+        modules the keys name: ``zen plugins list`` uses it to diagnose the config."""
+        claimed = self.claims()
+        unknown = []
+        for key in self._overrides:
+            if key in claimed:
+                continue
+            try:
+                if isinstance(import_object(key, what="type"), type):
+                    continue
+            except MaterializerNotFoundError:
+                pass
+            unknown.append(key)
+        return unknown
 
     def _remember(self, data_type: type, mat: type[Materializer]) -> type[Materializer]:
         self._cache[data_type] = mat
@@ -126,12 +185,35 @@ def import_object(path: str, *, what: str) -> Any:
         except AttributeError:
             break
     top = path.split(".", 1)[0]
-    hint = f"pip install zen-{top[4:]}" if top.startswith("zen_") and top != "zen_core" else (
-        f"install the package that provides {top!r}")
+    hint = (f"pip install {distribution_name(top)}" if top.startswith("zen_") and top != "zen_core"
+            else f"install the package that provides {top!r}")
     raise MaterializerNotFoundError(
         f"cannot import {what} {path!r} recorded with this artifact. Fix: {hint}.",
         path=path,
     )
+
+
+def distribution_name(module: str) -> str:
+    """The normalized distribution name of a plugin module: ``zen_polars_rival`` ->
+    ``zen-polars-rival`` (PEP 503: runs of ``-``, ``_`` and ``.`` become one ``-``)."""
+    return re.sub(r"[-_.]+", "-", module).lower()
+
+
+def check_overrides(config: ZenConfig, registry: MaterializerRegistry) -> None:
+    """Each ``[materializers]`` value must name a registered materializer (nothing imported)."""
+    names = sorted(qualified_name(m) for m in registry.materializers)
+    for type_key, name in config.materializers.items():
+        if name in names:
+            continue
+        key_path = f"materializers.{type_key!r}"
+        same_class = [n for n in names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
+        fix = (f"write its qualified name, {same_class[0]!r}" if same_class else
+               f"write the qualified name of an installed one ({', '.join(names)})")
+        raise ConfigError(
+            f"{config.origin(key_path)}: [materializers] {type_key!r} = {name!r} names no "
+            f"installed materializer. Fix: {fix}, as `zen plugins list --json` shows under "
+            f"\"claims\", or install the plugin that provides it.",
+            source=config.origin(key_path), key_path=key_path, value=name)
 
 
 @functools.cache

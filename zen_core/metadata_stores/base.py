@@ -60,87 +60,184 @@ class ArtifactSummary:
 
 
 class MetadataStore(Component):
-    """Abstract base; subclasses set ``FLAVOR`` and ``Config``."""
+    """Abstract base of metadata stores; subclasses set ``FLAVOR`` and ``Config``.
+
+    zen_core builds one instance per configuration and process with
+    ``cls(config)`` (:class:`~zen_core.components.Component`) and shares it
+    between threads: the driver of a run, Clients and the CLI. Each method's
+    docstring says when zen_core calls it and what it promises;
+    :class:`zen_core.testing.MetadataStoreContract` checks those promises.
+    Records are the classes of :mod:`zen_core.models`; ids are strings the
+    caller chose (``new_id()``), except that the store numbers versions.
+    """
 
     # -- pipeline runs -------------------------------------------------------
+
     def create_run(self, run: PipelineRun) -> None:
-        """Record a new run; raise ``RunNameTakenError`` (recording nothing) when its
-        name is taken."""
+        """Record a new run (status ``running``) when a pipeline call starts.
+
+        Raise ``RunNameTakenError`` and record nothing when another run has
+        ``run.name``; the driver then retries with another name.
+        """
         raise NotImplementedError
+
     def finish_run(self, run_id: str, status: str, finished: float,
-                   error: str | None = None) -> None: raise NotImplementedError
-    def get_run(self, id_or_name: str) -> PipelineRun | None: raise NotImplementedError
+                   error: str | None = None) -> None:
+        """Set a run's final ``status`` (``completed`` or ``failed``), its ``finished``
+        time and, for a failure, the ``error`` text; called once when the run ends."""
+        raise NotImplementedError
+
+    def get_run(self, id_or_name: str) -> PipelineRun | None:
+        """The run with this id, else this name, else a unique id prefix of at least six
+        characters (like git); ``None`` when none matches (the Client then explains)."""
+        raise NotImplementedError
+
     def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
                   limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
+        """Runs newest first, optionally of one pipeline and/or in one status.
+
+        ``offset`` skips that many of them, ``limit`` (``None``: no limit) caps the
+        page; ``zen run list`` and the dashboard page with these.
+        """
         raise NotImplementedError
+
     def count_runs(self, *, pipeline_name: str | None = None,
-                   status: str | None = None) -> int: raise NotImplementedError
-    def delete_run(self, run_id: str) -> None: raise NotImplementedError
+                   status: str | None = None) -> int:
+        """How many runs ``list_runs`` with the same filters would return unpaged."""
+        raise NotImplementedError
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run, its step runs and their links (``zen run delete``). The artifact
+        versions stay; those no step run references any more become prunable."""
+        raise NotImplementedError
 
     # -- step runs -----------------------------------------------------------
+
     def create_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
                         cache_parts: Mapping[str, Any] | None = None,
                         outputs: Mapping[str, str] | None = None) -> None:
         """Record a step run in its current status with its links (``io_name -> artifact id``).
 
-        ``outputs`` links existing versions: a cached step run reuses earlier outputs.
+        Called by the driver before a step executes (status ``running``) or when it
+        is a cache hit (status ``cached``, with ``outputs`` linking the earlier run's
+        versions). ``cache_parts`` (JSON) is returned by :meth:`previous_step_run`
+        to explain the next cache miss.
         """
         raise NotImplementedError
 
     def complete_step_run(self, step_run_id: str, *,
                           outputs: Sequence[tuple[str, NewArtifactVersion]],
                           extra_inputs: Mapping[str, str], finished: float) -> list[ArtifactVersion]:
-        """In one transaction: create the outputs' versions, link them, mark completed."""
+        """In one transaction: create the outputs' versions, link them, mark completed.
+
+        ``outputs`` pairs each output key with its new version (numbered here when its
+        ``version`` is ``None``); ``extra_inputs`` links versions the step loaded itself.
+        Returns the created versions in the order of ``outputs``. Nothing of it is
+        visible to anyone before all of it is.
+        """
         raise NotImplementedError
 
     def fail_step_run(self, step_run_id: str, error: str, finished: float) -> None:
+        """Mark a step run ``failed`` with its traceback text; no outputs are recorded."""
         raise NotImplementedError
 
     def transaction(self, group: bool = False) -> contextlib.AbstractContextManager[None]:
         """Group several writes into one transaction (each write is atomic on its own).
 
-        ``group=True`` allows the store to commit it later together with the writes that
-        follow shortly (group commit); reads in this process see it at once.
+        Every write inside the ``with`` block becomes visible to other connections
+        together when it ends, or not at all when it raises. ``group=True`` allows the
+        store to commit it later together with the writes that follow shortly (group
+        commit); reads in this process see it at once. A store that wraps another must
+        delegate this and :meth:`flush`: the default does not group anything.
         """
         return contextlib.nullcontext()
 
     def flush(self) -> None:
-        """Commit any writes held for group commit."""
+        """Commit any writes held for group commit, so other connections and processes see
+        them now; call it before handing work to another process (the SQL stores also
+        flush at interpreter exit)."""
 
     def find_cache_candidates(self, cache_key: str, limit: int = 3) -> list[StepRun]:
-        """Earlier successful step runs with this key, newest first (outputs via step_io)."""
+        """At most ``limit`` earlier ``completed`` or ``cached`` step runs with this cache
+        key, newest first; the driver reuses the first whose outputs are still stored."""
         raise NotImplementedError
 
     def previous_step_run(self, pipeline_name: str, invocation_id: str
                           ) -> tuple[StepRun, dict[str, Any]] | None:
-        """The latest finished run of this invocation and its cache-key parts."""
+        """The latest successful run of this step invocation with the ``cache_parts`` it
+        was recorded with, or ``None``; used to say why a step missed the cache."""
         raise NotImplementedError
 
-    def get_step_run(self, step_run_id: str) -> StepRun | None: raise NotImplementedError
-    def list_step_runs(self, run_id: str) -> list[StepRun]: raise NotImplementedError
+    def get_step_run(self, step_run_id: str) -> StepRun | None:
+        """The step run with this id, or ``None``."""
+        raise NotImplementedError
+
+    def list_step_runs(self, run_id: str) -> list[StepRun]:
+        """The step runs of one pipeline run, in the order they were recorded."""
+        raise NotImplementedError
+
     def step_io(self, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
                                                   dict[str, ArtifactVersion]]:
+        """``(inputs, outputs)`` of a step run: ``{io_name: version}`` each (lineage)."""
         raise NotImplementedError
 
     # -- artifact versions -----------------------------------------------------
+
     def create_artifact_version(self, new: NewArtifactVersion) -> ArtifactVersion:
+        """Record a version outside a step (``save_artifact``, ``register_artifact``).
+
+        ``new.version`` ``None`` takes the next number of that name, allocated in the
+        same transaction that makes the version visible, so numbers are unique and
+        gap-free with many writers; a pinned number counts for the later automatic ones.
+        A pinned version already taken raises ``ArtifactVersionExistsError`` and takes
+        no number.
+        """
         raise NotImplementedError
+
     def get_artifact_version(self, name: str, version: str | None = None
-                             ) -> ArtifactVersion | None: raise NotImplementedError
-    def get_artifact_version_by_id(self, av_id: str) -> ArtifactVersion | None:
+                             ) -> ArtifactVersion | None:
+        """Version ``version`` of ``name``, or its most recently created version (not the
+        highest number) when ``version`` is ``None``; ``None`` when there is none."""
         raise NotImplementedError
+
+    def get_artifact_version_by_id(self, av_id: str) -> ArtifactVersion | None:
+        """The version with this id, or ``None``."""
+        raise NotImplementedError
+
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
                                offset: int = 0) -> list[ArtifactVersion]:
+        """Versions of ``name`` (of every name when ``None``) in creation order; ``offset``
+        and ``limit`` page through them as in :meth:`list_runs`."""
         raise NotImplementedError
-    def list_artifacts(self) -> list[ArtifactSummary]: raise NotImplementedError
-    def version_taken(self, name: str, version: str) -> bool: raise NotImplementedError
-    def consumers(self, av_id: str) -> list[StepRun]: raise NotImplementedError
+
+    def list_artifacts(self) -> list[ArtifactSummary]:
+        """One summary per artifact name (version count, latest version), by name."""
+        raise NotImplementedError
+
+    def version_taken(self, name: str, version: str) -> bool:
+        """Whether ``name`` has a version ``version``; checked before a step runs so a
+        pinned version that is taken fails early."""
+        raise NotImplementedError
+
+    def consumers(self, av_id: str) -> list[StepRun]:
+        """The step runs that took this version as an input, in the order recorded."""
+        raise NotImplementedError
 
     # -- pruning ---------------------------------------------------------------
+
     def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
-        """Versions produced by steps that no existing step run produced or consumed."""
+        """Versions produced by steps that no existing step run produced or consumed.
+
+        Versions saved or registered by name are never among them. ``zen artifact
+        prune`` deletes these.
+        """
         raise NotImplementedError
-    def delete_artifact_versions(self, ids: Iterable[str]) -> None: raise NotImplementedError
+
+    def delete_artifact_versions(self, ids: Iterable[str]) -> None:
+        """Delete these versions and their links (pruning); unknown ids are ignored."""
+        raise NotImplementedError
+
     def content_hash_counts(self, hashes: Iterable[str]) -> dict[str, int]:
-        """How many versions point at each of these content hashes (absent: none)."""
+        """How many versions point at each of these content hashes (absent: none); pruning
+        deletes stored data only when no version points at it any more."""
         raise NotImplementedError

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from zen_core.config import ConfigPath
 from zen_core.errors import MetadataStoreError
 from zen_core.metadata_stores.base import MetadataStore
 from zen_core.metadata_stores.sql import Dialect, SQLMetadataStore
@@ -22,7 +23,7 @@ from zen_core.plugins import hookimpl
 
 @attrs.frozen
 class SQLiteMetadataStoreConfig:
-    path: str
+    path: ConfigPath
     busy_timeout_s: float = 60.0
 
 

@@ -39,7 +39,12 @@ def _step(run: PipelineRun, name: str = "s", key: str | None = "k") -> StepRun:
 
 class MetadataStoreContract:
     """Semantics every metadata store shares. Provide a ``metadata_store`` fixture
-    (empty, freshly migrated)."""
+    (empty, freshly migrated). Override :meth:`reopen` when a second instance built from
+    the same config would not see the same records (the default builds one)."""
+
+    def reopen(self, metadata_store: MetadataStore) -> MetadataStore:
+        """Another instance (for SQL stores another connection) on the same records."""
+        return type(metadata_store)(metadata_store.config)
 
     def test_runs(self, metadata_store: MetadataStore) -> None:
         run = _run()
@@ -151,3 +156,99 @@ class MetadataStoreContract:
         assert summary == {"a": (1, "1"), "b": (2, "2")}
         assert len(metadata_store.list_artifact_versions()) == 3
         assert [v.version for v in metadata_store.list_artifact_versions("b")] == ["1", "2"]
+
+    def test_runs_page_newest_first_and_count_by_status(self, metadata_store: MetadataStore) -> None:
+        runs = [_run("paged") for _ in range(5)]
+        for run in runs:
+            metadata_store.create_run(run)
+            time.sleep(0.001)  # distinct creation times
+        for run in runs[:2]:
+            metadata_store.finish_run(run.id, ExecutionStatus.FAILED, time.time(), error="x")
+        newest = [r.id for r in reversed(runs)]
+        assert [r.id for r in metadata_store.list_runs(pipeline_name="paged")] == newest
+        assert [r.id for r in metadata_store.list_runs(limit=2)] == newest[:2]
+        assert [r.id for r in metadata_store.list_runs(limit=2, offset=2)] == newest[2:4]
+        assert [r.id for r in metadata_store.list_runs(offset=3)] == newest[3:]
+        assert metadata_store.list_runs(limit=2, offset=5) == []
+        assert [r.id for r in metadata_store.list_runs(status="failed", limit=1)] == [runs[1].id]
+        assert metadata_store.count_runs() == 5
+        assert metadata_store.count_runs(status="failed") == 2
+        assert metadata_store.count_runs(status="running") == 3
+        assert metadata_store.count_runs(pipeline_name="paged", status="completed") == 0
+        assert metadata_store.count_runs(pipeline_name="other") == 0
+
+    def test_versions_page_in_creation_order(self, metadata_store: MetadataStore) -> None:
+        for i in range(4):
+            metadata_store.create_artifact_version(NewArtifactVersion("pg", stored_data(str(i))))
+        metadata_store.create_artifact_version(NewArtifactVersion("other", stored_data()))
+        page = metadata_store.list_artifact_versions("pg", limit=2, offset=1)
+        assert [v.version for v in page] == ["2", "3"]
+        assert [v.version for v in metadata_store.list_artifact_versions("pg", offset=3)] == ["4"]
+        assert metadata_store.list_artifact_versions("pg", limit=3, offset=4) == []
+        everything = metadata_store.list_artifact_versions()
+        assert [(v.name, v.version) for v in everything][-2:] == [("pg", "4"), ("other", "1")]
+        assert metadata_store.list_artifact_versions(limit=1, offset=4) == everything[4:]
+
+    def test_cache_candidates_are_successful_runs_newest_first_up_to_limit(
+            self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        metadata_store.create_run(run)
+        done = []
+        for status in ("completed", "failed", "cached", "completed", "running"):
+            step_run = _step(run, key="shared")
+            if status == "cached":
+                step_run.status = ExecutionStatus.CACHED  # recorded as cached right away
+            metadata_store.create_step_run(step_run, {})
+            if status == "failed":
+                metadata_store.fail_step_run(step_run.id, "boom", time.time())
+            elif status == "completed":
+                metadata_store.complete_step_run(step_run.id, outputs=[], extra_inputs={},
+                                                 finished=time.time())
+            if status in ("completed", "cached"):
+                done.append(step_run.id)
+        newest = list(reversed(done))
+        assert [s.id for s in metadata_store.find_cache_candidates("shared")] == newest
+        assert [s.id for s in metadata_store.find_cache_candidates("shared", limit=2)] == newest[:2]
+        assert [s.id for s in metadata_store.find_cache_candidates("shared", limit=1)] == newest[:1]
+        assert metadata_store.find_cache_candidates("other") == []
+
+    def test_writes_in_a_transaction_are_seen_together(self, metadata_store: MetadataStore) -> None:
+        other = self.reopen(metadata_store)
+        try:
+            run = _run()
+            with metadata_store.transaction():
+                metadata_store.create_run(run)
+                av = metadata_store.create_artifact_version(NewArtifactVersion("t", stored_data()))
+                assert metadata_store.get_run(run.id) is not None  # this instance sees its writes
+                assert other.get_run(run.id) is None  # nobody else sees half of them
+            assert other.get_run(run.id).name == run.name
+            assert other.get_artifact_version_by_id(av.id).version == "1"
+        finally:
+            other.close()
+
+    def test_a_failing_transaction_leaves_none_of_its_writes(
+            self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        with pytest.raises(RuntimeError, match="half-way"):
+            with metadata_store.transaction():
+                metadata_store.create_run(run)
+                metadata_store.create_artifact_version(NewArtifactVersion("r", stored_data()))
+                raise RuntimeError("half-way")
+        assert metadata_store.get_run(run.id) is None
+        assert metadata_store.get_artifact_version("r") is None
+        # the store is usable afterwards, and the rolled-back write took no version number
+        assert metadata_store.create_artifact_version(
+            NewArtifactVersion("r", stored_data())).version == "1"
+
+    def test_flush_makes_grouped_writes_visible_to_others(
+            self, metadata_store: MetadataStore) -> None:
+        other = self.reopen(metadata_store)
+        try:
+            run = _run()
+            with metadata_store.transaction(group=True):
+                metadata_store.create_run(run)
+            assert metadata_store.get_run(run.id) is not None  # at once in this instance
+            metadata_store.flush()
+            assert other.get_run(run.id).id == run.id
+        finally:
+            other.close()

@@ -160,7 +160,8 @@ def test_config_section_is_declared():
 def test_entry_point_is_listed():
     [info] = [p for p in list_plugins(new_plugin_manager()) if p.name == "sklearn"]
     assert info.distribution == "zen-sklearn" and info.error is None
-    assert info.provides == {"materializers": ["SklearnMaterializer"]}
+    assert info.provides == {"materializers": ["SklearnMaterializer"],
+                             "config_sections": ["plugins.sklearn"]}
 
 
 def test_loading_plugins_does_not_import_sklearn():

@@ -355,7 +355,8 @@ def test_entry_point_is_listed():
     [info] = [p for p in list_plugins(new_plugin_manager()) if p.name == "torch"]
     assert info.distribution == "zen-torch" and info.error is None
     assert info.provides == {"materializers": ["TensorMaterializer", "StateDictMaterializer",
-                                               "ModuleMaterializer"]}
+                                               "ModuleMaterializer"],
+                             "config_sections": ["plugins.torch"]}
 
 
 def test_config_section_is_declared():
