@@ -218,6 +218,9 @@ def test_a_long_series_is_a_line_without_a_marker_per_version():
               for i in range(charts.POINT_LIMIT + 1)]
     drawn = charts.chart("value", points)
     assert drawn["markers"] == [] and drawn["line"].count("L") == charts.POINT_LIMIT
+    many = [{**points[i % len(points)], "y": float(i)} for i in range(10_000)]
+    line = charts.chart("value", many)["line"]  # one column's lowest and highest point each
+    assert line.count("L") < 2 * charts.WIDTH and line.endswith(f"{charts.PAD_TOP:.1f}")
 
 
 # -- comparing runs -----------------------------------------------------------------------------

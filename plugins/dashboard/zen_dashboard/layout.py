@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+from grandalf.graphs import Edge, Graph, Vertex
+from grandalf.layouts import SugiyamaLayout
 
 NODE_W = 180
 SIZES = {"step": (NODE_W, 40), "cluster": (NODE_W, 40), "artifact": (NODE_W, 26)}
@@ -64,9 +66,6 @@ class _EdgeView:
 
 def layout(nodes: Sequence[Node], edges: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Place ``nodes``; return sizes, nodes, edge paths and the first view for the template."""
-    from grandalf.graphs import Edge, Graph, Vertex
-    from grandalf.layouts import SugiyamaLayout
-
     by_id = {n.id: n for n in nodes}
     edges = [(a, b) for a, b in dict.fromkeys(edges) if a in by_id and b in by_id and a != b]
     vertices = {}
