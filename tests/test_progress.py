@@ -96,7 +96,7 @@ def test_final_line_counts_steps_and_names_large_transfers(monkeypatch, capsys):
     err = flat(capsys.readouterr().err)
     first, second = err.split("moving")[1:3]
     assert "2/2 steps: 2 done, 0 cached, 0 running, 0 failed" in first
-    assert "wrote data.bin: 64.0 MiB at" in first and "read data.bin: 64.0 MiB at" in first
+    assert "wrote data.bin: 67.1 MB at" in first and "read data.bin: 67.1 MB at" in first
     assert "2/2 steps: 0 done, 2 cached, 0 running, 0 failed" in second
     assert "data.bin" not in second  # a cache hit moves nothing
 

@@ -159,6 +159,7 @@ class RunProgress:
 
     def render(self) -> Any:
         from rich.console import Group
+        from rich.filesize import decimal
         from rich.progress_bar import ProgressBar
         from rich.table import Table
         from rich.text import Text
@@ -182,7 +183,7 @@ class RunProgress:
             verb = "wrote" if t.finished is not None and t.direction == "write" else (
                 "read" if t.finished is not None else
                 "writing" if t.direction == "write" else "reading")
-            rows.append(Text(f"  {verb} {t.name}: {_bytes(t.bytes)} at {_bytes(t.rate())}/s",
+            rows.append(Text(f"  {verb} {t.name}: {decimal(t.bytes)} at {decimal(int(t.rate()))}/s",
                              style="dim" if t.finished is not None else ""))
         return Group(*rows)
 
@@ -190,14 +191,6 @@ class RunProgress:
 def _elapsed(seconds: float) -> str:
     minutes, s = divmod(seconds, 60)
     return f"{int(minutes)}:{s:04.1f}" if minutes else f"{s:.1f}s"
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
 
 
 def _plain(store: ArtifactStore) -> ArtifactStore:

@@ -13,6 +13,7 @@ A finished run never changes, so its drawing is kept (``_drawn``, bounded).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -96,48 +97,47 @@ def _full(steps: list[StepRun], failed: str | None) -> tuple[list[Node], list[tu
 def _steps_only(steps: list[StepRun],
                 failed: str | None) -> tuple[list[Node], list[tuple[str, str]]]:
     """Steps, plus the artifacts that came from outside the run; produced ones become edges."""
-    producer = {av.id: s.id for s in steps for av in s.outputs.values()}
-    nodes: dict[str, Node] = {s.id: _step_node(s, failed) for s in steps}
-    edges = []
-    for s in steps:
-        for av in s.inputs.values():
-            source = producer.get(av.id)
-            if source is None:
-                nodes.setdefault(av.id, _artifact_node(av))
-                source = av.id
-            edges.append((source, s.id))
-    return list(nodes.values()), edges
+    outside, edges = _folded(steps, lambda s: s.id)
+    return [*(_step_node(s, failed) for s in steps), *outside], edges
 
 
 def _clusters(run: PipelineRun, steps: list[StepRun],
               failed: str | None) -> tuple[list[Node], list[tuple[str, str]]]:
     """One node per step function (its invocations, with their statuses counted)."""
-    group = {s.id: s.step_name for s in steps}
     members: dict[str, list[StepRun]] = {}
     for s in steps:
         members.setdefault(s.step_name, []).append(s)
-    producer = {av.id: group[s.id] for s in steps for av in s.outputs.values()}
-    failed_group = group.get(failed) if failed else None
-    nodes: dict[str, Node] = {}
+    failed_group = next((s.step_name for s in steps if s.id == failed), None)
+    nodes = []
     for name, runs in members.items():
         counts: dict[str, int] = {}
         for s in runs:
             counts[str(s.status)] = counts.get(str(s.status), 0) + 1
         worst = min(counts, key=lambda status: _SEVERITY.get(status, 9))
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        nodes[f"cluster:{name}"] = Node(
-            f"cluster:{name}", "cluster", f"{name} ×{len(runs)}", parts, worst,
-            f"/runs/{run.id}?step={quote(name)}#steps", focal=name == failed_group)
+        nodes.append(Node(f"cluster:{name}", "cluster", f"{name} ×{len(runs)}", parts, worst,
+                          f"/runs/{run.id}?step={quote(name)}#steps", focal=name == failed_group))
+    outside, edges = _folded(steps, lambda s: f"cluster:{s.step_name}")
+    return [*nodes, *outside], edges
+
+
+def _folded(steps: list[StepRun], node_of: Callable[[StepRun], str]
+            ) -> tuple[list[Node], list[tuple[str, str]]]:
+    """Edges between the nodes the steps fold into (``node_of``) through the artifacts the run
+    made; artifacts from outside the run stay nodes of their own (returned first)."""
+    producer = {av.id: node_of(s) for s in steps for av in s.outputs.values()}
+    outside: dict[str, Node] = {}
     edges = []
     for s in steps:
+        target = node_of(s)
         for av in s.inputs.values():
             source = producer.get(av.id)
             if source is None:
-                nodes.setdefault(av.id, _artifact_node(av))
-                edges.append((av.id, f"cluster:{group[s.id]}"))
-            elif source != group[s.id]:
-                edges.append((f"cluster:{source}", f"cluster:{group[s.id]}"))
-    return list(nodes.values()), edges
+                outside.setdefault(av.id, _artifact_node(av))
+                source = av.id
+            if source != target:
+                edges.append((source, target))
+    return list(outside.values()), edges
 
 
 def lineage_graph(av: ArtifactVersion, nodes: dict[str, ArtifactVersion | StepRun],
