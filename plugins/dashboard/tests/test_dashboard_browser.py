@@ -155,7 +155,6 @@ def test_runs_run_dag_dataframe_and_lineage(page, server):
     assert nodes.count() >= 3
     labels = {nodes.nth(i).get_attribute("data-label") for i in range(nodes.count())}
     assert {server.producer_name, server.table_name} <= labels
-    shot(page, "dataframe-run")
 
     page.locator(f'svg.dag a.node.artifact[data-label="{server.table_name}"]').click()
     page.wait_for_url("**/artifact-versions/*")
@@ -164,8 +163,6 @@ def test_runs_run_dag_dataframe_and_lineage(page, server):
     assert server.cell in frame.locator("body").inner_text()
     csv_table = page.locator("table.csv")
     assert csv_table.is_visible() and server.cell in csv_table.inner_text()
-    page.locator("section.vis-html iframe").scroll_into_view_if_needed()
-    shot(page, "artifact-version")
 
     page.locator("a.producer").click()
     page.wait_for_url("**/steps/*")
@@ -310,3 +307,7 @@ def test_html_visualization_frame_grows_to_its_content(page, server):
     assert abs(frame_h - content_h) <= 6, (frame_h, content_h)
     font = content.evaluate("e => getComputedStyle(e).fontFamily")
     assert "serif" not in font.replace("sans-serif", "")  # the dashboard's typography
+    page.locator("section.vis").first.scroll_into_view_if_needed()
+    content.locator("table").last.wait_for()
+    page.wait_for_timeout(300)  # let the resized frame paint before the picture
+    shot(page, "artifact-version")
