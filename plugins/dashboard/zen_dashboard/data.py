@@ -221,11 +221,16 @@ def artifact_page(client: Any, name: str, *, page: int, per_page: int) -> dict[s
     if latest is None:
         raise NotFound(f"no artifact named {name!r}. Fix: search the artifacts page "
                        f"(/artifacts?q=...) or list them with `zen artifact list`.", name=name)
-    every = client.list_artifact_versions(name)  # oldest first: the charts need them all
-    total = len(every)
-    end = total - (page - 1) * per_page
-    rows = every[max(end - per_page, 0):max(end, 0)]
-    return {"name": name, "url": artifact_url(name), "charts": charts.charts(every),
+    total = next((s.versions for s in client.list_artifacts() if s.name == name), 0)
+    end = total - (page - 1) * per_page  # versions are stored oldest first: read backwards
+    if charts.values(latest):  # a number: the charts need every version
+        every = client.list_artifact_versions(name)
+        rows, drawn = every[max(end - per_page, 0):max(end, 0)], charts.charts(every)
+    else:
+        rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
+                                             offset=max(end - per_page, 0))
+        drawn = []
+    return {"name": name, "url": artifact_url(name), "charts": drawn,
             "items": [{**version_brief(av), "tags": av.tags, "size": av.size,
                        "created_iso": _iso(av.created), "origin": av.origin,
                        "values": charts.values(av)}
@@ -245,11 +250,11 @@ def compare(client: Any, run_ids: list[str]) -> dict[str, Any]:
     steps = [r.steps for r in runs]
     invocations = list(dict.fromkeys(name for per_run in steps for name in per_run))
 
-    def row(label: str, cells: list[Any], shown: list[str] | None = None) -> dict[str, Any]:
+    def row(label: str, cells: list[Any]) -> dict[str, Any]:
         present = [c for c in cells if c is not _ABSENT]
         differs = len(present) != len(cells) or any(c != present[0] for c in present)
-        text = shown or ["—" if c is _ABSENT else _cell(c) for c in cells]
-        return {"label": label, "cells": text, "differs": differs}
+        return {"label": label, "differs": differs,
+                "cells": ["—" if c is _ABSENT else _cell(c) for c in cells]}
 
     params = [row(key, [r.params.get(key, _ABSENT) for r in runs])
               for key in dict.fromkeys(k for r in runs for k in r.params)]
