@@ -7,7 +7,8 @@ throwaway ZEN_HOME: 10 pipelines x 100 runs, 4 steps per run, 5 outputs per step
 (20,000 versions over 200 names), every first step consuming one shared dataset
 (1,000 consumers: the worst case for its downstream lineage), every 50th run failed;
 plus two sweeps of 500 and 2,000 steps (their DAGs are laid out on every cold request)
-and one number, ``accuracy``, saved 10,000 times (its page charts every version).
+and one number, ``accuracy``, saved 10,000 times (its page charts the latest 2,000
+versions; ``?chart=all`` every one).
 
 For each page it prints the median server time (the app's own ``Server-Timing``)
 of several requests, against a raw baseline measured in the same run: the one
@@ -192,6 +193,7 @@ def main() -> None:
         *[(f"/runs/{picked[f'sweep_{steps}']}", lambda steps=steps: store.list_step_runs(
             picked[f"sweep_{steps}"])) for steps in SWEEPS],
         ("/artifacts/accuracy", lambda: store.list_artifact_versions("accuracy", limit=50)),
+        ("/artifacts/accuracy?chart=all", lambda: store.list_artifact_versions("accuracy")),
         (f"/compare?run={picked['run']}&run={picked['second_run']}",
          lambda: store.list_step_runs(picked["run"])),
         ("/api/runs", lambda: store.list_runs(limit=50)),

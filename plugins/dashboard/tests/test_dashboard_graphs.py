@@ -201,6 +201,20 @@ def test_artifact_page_charts_a_number_with_one_point_per_version(http, pipeline
     assert "figure" not in http.get("/artifacts/model").text  # a dict: nothing to chart
 
 
+def test_a_long_history_charts_its_latest_versions_unless_asked_for_all(http, monkeypatch):
+    from zen_dashboard import data
+
+    monkeypatch.setattr(data, "CHART_VERSIONS", 3)  # the bound, small enough to cross here
+    store = Client().active_stack.metadata_store
+    for i in range(5):
+        store.create_artifact_version(NewArtifactVersion("loss", stored(i), origin="saved"))
+    body = http.get("/api/artifacts/loss").json()
+    assert body["charted"] == 3 and body["charts"][0]["first"] == "3"
+    assert "latest 3 of 5 versions" in http.get("/artifacts/loss").text
+    every = http.get("/api/artifacts/loss", params={"chart": "all"}).json()
+    assert every["charted"] == 5 and len(every["charts"][0]["markers"]) == 5
+
+
 def test_run_metadata_numbers_are_charted_when_versions_carry_them():
     versions = [types.SimpleNamespace(metadata={"value": i}, run_metadata={"loss": 1 / (i + 1),
                                                                           "note": "text"},

@@ -86,9 +86,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return page(request, "artifacts.html", _artifacts(request))
 
     def artifact(request: Request) -> Response:
-        page_no, per_page = data.page_args(request.query_params)
-        return page(request, "artifact.html", data.artifact_page(
-            client_of(request), request.path_params["name"], page=page_no, per_page=per_page))
+        return page(request, "artifact.html", _artifact(request))
 
     def version(request: Request) -> Response:
         client = client_of(request)
@@ -130,9 +128,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return _json(_artifacts(request))
 
     def api_artifact(request: Request) -> Response:
-        page_no, per_page = data.page_args(request.query_params)
-        return _json(data.artifact_page(client_of(request), request.path_params["name"],
-                                        page=page_no, per_page=per_page))
+        return _json(_artifact(request))
 
     def api_version(request: Request) -> Response:
         return _json(data.version_detail(client_of(request), request.path_params["av_id"]))
@@ -153,6 +149,12 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
     def _compare(request: Request) -> dict[str, Any]:
         ids = [i for value in request.query_params.getlist("run") for i in value.split(",")]
         return data.compare(client_of(request), [i.strip() for i in ids])
+
+    def _artifact(request: Request) -> dict[str, Any]:
+        page_no, per_page = data.page_args(request.query_params)
+        return data.artifact_page(client_of(request), request.path_params["name"], page=page_no,
+                                  per_page=per_page,
+                                  chart_all=request.query_params.get("chart") == "all")
 
     def _artifacts(request: Request) -> dict[str, Any]:
         page_no, per_page = data.page_args(request.query_params)

@@ -23,6 +23,7 @@ MAX_PER_PAGE = 200
 LINEAGE_LIMIT = 80  # nodes per direction
 CONSUMER_LIMIT = 50
 COMPARE_LIMIT = 8  # runs side by side
+CHART_VERSIONS = 2000  # the latest versions a chart reads, unless asked for all
 STATUSES = ("running", "completed", "cached", "failed")
 
 
@@ -214,8 +215,10 @@ def artifacts_page(client: Any, *, q: str | None, page: int, per_page: int) -> d
     return {"items": items, "filters": {"q": q or ""}, **_pages(len(summaries), page, per_page)}
 
 
-def artifact_page(client: Any, name: str, *, page: int, per_page: int) -> dict[str, Any]:
-    """One artifact name: charts of its numbers across versions, and its versions, newest first."""
+def artifact_page(client: Any, name: str, *, page: int, per_page: int,
+                  chart_all: bool = False) -> dict[str, Any]:
+    """One artifact name: charts of its numbers across versions (the latest CHART_VERSIONS,
+    or all with ``chart_all``), and its versions, newest first."""
     store = client.active_stack.metadata_store
     latest = store.get_artifact_version(name)
     if latest is None:
@@ -223,14 +226,14 @@ def artifact_page(client: Any, name: str, *, page: int, per_page: int) -> dict[s
                        f"(/artifacts?q=...) or list them with `zen artifact list`.", name=name)
     total = next((s.versions for s in client.list_artifacts() if s.name == name), 0)
     end = total - (page - 1) * per_page  # versions are stored oldest first: read backwards
-    if charts.values(latest):  # a number: the charts need every version
-        every = client.list_artifact_versions(name)
-        rows, drawn = every[max(end - per_page, 0):max(end, 0)], charts.charts(every)
-    else:
-        rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
-                                             offset=max(end - per_page, 0))
-        drawn = []
-    return {"name": name, "url": artifact_url(name), "charts": drawn,
+    rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
+                                         offset=max(end - per_page, 0))
+    charted, drawn = 0, []
+    if charts.values(latest):  # the name holds a number: chart it
+        charted = total if chart_all else min(total, CHART_VERSIONS)
+        drawn = charts.charts(client.list_artifact_versions(name, limit=charted,
+                                                            offset=total - charted))
+    return {"name": name, "url": artifact_url(name), "charts": drawn, "charted": charted,
             "items": [{**version_brief(av), "tags": av.tags, "size": av.size,
                        "created_iso": _iso(av.created), "origin": av.origin,
                        "values": charts.values(av)}
