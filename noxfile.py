@@ -1,4 +1,5 @@
-"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench, lock.
+"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench, lock,
+and screenshots (by hand: regenerates the dashboard pictures in docs/img).
 
 Every session installs third-party packages under ``test-constraints.txt``, the
 checked-in lock, so a fresh machine gets the versions of the last green run.
@@ -95,6 +96,15 @@ def bench(session: nox.Session) -> None:
     scripts = session.posargs or sorted(glob.glob("benchmarks/bench_*.py"))
     for script in scripts:
         session.run("python", script)
+
+
+@nox.session
+def screenshots(session: nox.Session) -> None:
+    """Regenerate ``docs/img/dashboard-*.png`` from the dashboard's browser tests (run by hand)."""
+    _install_system_packages(session)
+    _install(session, "-e", ".[test]", "-e", "plugins/dashboard[test]", "-e", "plugins/pandas")
+    session.run("pytest", "-q", "plugins/dashboard/tests/test_dashboard_browser.py",
+                env={"ZEN_DASHBOARD_SCREENSHOTS": os.path.abspath("docs/img"), "CI": "true"})
 
 
 @nox.session

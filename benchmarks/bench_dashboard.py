@@ -1,11 +1,14 @@
-"""Dashboard benchmark: every page's server time with 1,000 runs and 20,000 artifact versions.
+"""Dashboard benchmark: every page's server time with 1,000 runs and 30,000 artifact versions.
 
     python benchmarks/bench_dashboard.py
 
 Data goes straight through the metadata store API (no pipeline execution), in a
 throwaway ZEN_HOME: 10 pipelines x 100 runs, 4 steps per run, 5 outputs per step
 (20,000 versions over 200 names), every first step consuming one shared dataset
-(1,000 consumers: the worst case for its downstream lineage), every 50th run failed.
+(1,000 consumers: the worst case for its downstream lineage), every 50th run failed;
+plus two sweeps of 500 and 2,000 steps (their DAGs are laid out on every cold request)
+and one number, ``accuracy``, saved 10,000 times (its page charts the latest 2,000
+versions; ``?chart=all`` every one).
 
 For each page it prints the median server time (the app's own ``Server-Timing``)
 of several requests, against a raw baseline measured in the same run: the one
@@ -34,6 +37,9 @@ from zen_core.models import PipelineRun, StepRun  # noqa: E402
 
 PIPELINES, RUNS_PER_PIPELINE, STEPS, OUTPUTS = 10, 100, 4, 5
 TOTAL_VERSIONS = 20_000
+SWEEPS = (500, 2_000)  # steps per sweep run
+SWEEP_FUNCTIONS = 4  # step functions a sweep's steps are spread over
+SCALAR_VERSIONS = 10_000
 TARGET_MS = 200.0
 REPEAT = 15
 
@@ -58,12 +64,39 @@ class CsvMaterializer(Materializer):
                 self.path("view.html"): "html"}
 
 
-def fake_data(i: int) -> StoredData:
+def fake_data(i: int, metadata: dict | None = None) -> StoredData:
     h = uuid.uuid4().hex
     return StoredData(uri=f"/nowhere/.zen/objects/{h[:2]}/{h}", content_hash=h, size=100 + i,
                       files={"data.json": [100 + i, h]}, materializer="zen_core.x.M",
                       materializer_version="1", type="builtins.dict", artifact_type="data",
-                      metadata={"rows": i, "columns": ["a", "b"]}, visualizations={})
+                      metadata={"rows": i, "columns": ["a", "b"]} if metadata is None
+                      else metadata, visualizations={})
+
+
+def sweep(store, dataset_id: str, steps: int, created: float) -> str:
+    """One run of ``steps`` trainings over SWEEP_FUNCTIONS step functions, each consuming the
+    shared dataset and, every third one, an earlier model: a wide graph with long edges."""
+    run = PipelineRun(id=uuid.uuid4().hex, name=f"sweep-{steps}", pipeline_name="sweep",
+                      status="running", created=created, finished=None, params={"steps": steps},
+                      error=None)
+    store.create_run(run)
+    previous = None
+    with store.transaction(group=True):
+        for i in range(steps):
+            fn = f"train_{i % SWEEP_FUNCTIONS}"
+            step = StepRun(id=uuid.uuid4().hex, run_id=run.id, name=f"{fn}_{i}", step_name=fn,
+                           pipeline_name="sweep", status="running", params={"i": i},
+                           cache_key=uuid.uuid4().hex, cache_miss="parameter 'i' changed",
+                           started=created, finished=None, error=None,
+                           original_step_run_id=None)
+            inputs = {"data": dataset_id} | ({"warm_start": previous} if previous else {})
+            store.create_step_run(step, inputs)
+            out = store.complete_step_run(step.id, outputs=[("output", NewArtifactVersion(
+                f"sweep::{fn}::output", fake_data(i, {"value": i / steps}), run_id=run.id,
+                producer_step_run_id=step.id))], extra_inputs={}, finished=created + 1)
+            previous = out[0].id if i % 3 == 0 else previous
+    store.finish_run(run.id, "completed", created + 2)
+    return run.id
 
 
 def populate(client: Client) -> dict:
@@ -106,10 +139,16 @@ def populate(client: Client) -> dict:
                 picked["deep_version"] = created[0].id  # upstream lineage back to the dataset
             store.finish_run(run.id, "failed" if failed else "completed", now + n + 1,
                              "ValueError: bench" if failed else None)
-            picked.setdefault("run", run.id)
+            picked.setdefault("second_run" if "run" in picked else "run", run.id)
     for i in range(TOTAL_VERSIONS - len(store.list_artifact_versions())):  # failed steps' share
         store.create_artifact_version(NewArtifactVersion("extra_saved", fake_data(i),
                                                          origin="saved"))
+    for steps in SWEEPS:
+        picked[f"sweep_{steps}"] = sweep(store, dataset.id, steps, now + n + steps)
+    with store.transaction(group=True):
+        for i in range(SCALAR_VERSIONS):
+            store.create_artifact_version(NewArtifactVersion(
+                "accuracy", fake_data(i, {"value": 0.5 + (i % 97) / 200}), origin="saved"))
     return picked
 
 
@@ -151,28 +190,36 @@ def main() -> None:
          lambda: store.get_artifact_version_by_id(picked["deep_version"])),
         (f"/artifact-versions/{av_dataset.id}/visualizations/0",
          lambda: store.get_artifact_version_by_id(av_dataset.id)),
+        *[(f"/runs/{picked[f'sweep_{steps}']}", lambda steps=steps: store.list_step_runs(
+            picked[f"sweep_{steps}"])) for steps in SWEEPS],
+        ("/artifacts/accuracy", lambda: store.list_artifact_versions("accuracy", limit=50)),
+        ("/artifacts/accuracy?chart=all", lambda: store.list_artifact_versions("accuracy")),
+        (f"/compare?run={picked['run']}&run={picked['second_run']}",
+         lambda: store.list_step_runs(picked["run"])),
         ("/api/runs", lambda: store.list_runs(limit=50)),
         (f"/api/runs/{picked['run']}", lambda: store.list_step_runs(picked["run"])),
         ("/api/artifacts", lambda: store.list_artifacts()),
         (f"/api/artifact-versions/{av_dataset.id}", lambda: store.consumers(av_dataset.id)),
     ]
-    print(f"\n{'page':<58} {'median ms':>9} {'raw ms':>8} {'ratio':>7}  target {TARGET_MS:.0f} ms")
+    print(f"\n{'page':<58} {'first ms':>8} {'median ms':>9} {'raw ms':>8} {'ratio':>7}  "
+          f"target {TARGET_MS:.0f} ms")
     worst = 0.0
     for url, baseline in cases:
-        for _ in range(3):  # warm up untimed
+        first = server_ms(http, url)  # cold: nothing of this page kept yet (run drawings are)
+        for _ in range(2):  # warm up untimed
             server_ms(http, url)
         samples = [server_ms(http, url) for _ in range(REPEAT)]
         page = statistics.median(samples)
         raw = median_time(baseline, REPEAT, warmup=3) * 1000
-        worst = max(worst, page)
-        ok = "ok" if page <= TARGET_MS else "SLOW"
+        worst = max(worst, page, first)
+        ok = "ok" if max(page, first) <= TARGET_MS else "SLOW"
         shown = url if len(url) <= 58 else url[:55] + "..."
-        print(f"{shown:<58} {page:>9.1f} {raw:>8.2f} {page / raw:>6.1f}x  {ok}")
+        print(f"{shown:<58} {first:>8.1f} {page:>9.1f} {raw:>8.2f} {page / raw:>6.1f}x  {ok}")
     import shutil
 
     client.active_stack.metadata_store.close()
     shutil.rmtree(os.environ["ZEN_HOME"], ignore_errors=True)
-    print(f"\nslowest page: {worst:.1f} ms (target {TARGET_MS:.0f} ms): "
+    print(f"\nslowest page (first or median): {worst:.1f} ms (target {TARGET_MS:.0f} ms): "
           f"{'PASS' if worst <= TARGET_MS else 'FAIL'}")
 
 

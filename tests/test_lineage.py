@@ -64,4 +64,5 @@ def test_records_know_their_relations():
 
 def test_visualize_outside_a_notebook_returns_the_stored_paths():
     lineage_pipeline()
-    assert Client().get_artifact_version("raw").visualize() == {}
+    raw = Client().get_artifact_version("raw")  # a list: its data.json is its visualization
+    assert raw.visualizations == {} and raw.visualize() == {f"{raw.uri}/data.json": "json"}

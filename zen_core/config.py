@@ -29,7 +29,9 @@ __all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "ConfigPath", "StackS
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
 COMPONENT_KINDS = KIND_NAMES
-TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "stacks", "materializers", "plugins")
+TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "progress", "stacks", "materializers",
+                  "plugins")
+PROGRESS_MODES = ("auto", "on", "off")  # see zen_core.progress
 
 converter = cattrs.Converter(forbid_extra_keys=True)
 
@@ -113,6 +115,7 @@ class ZenConfig:
     # the file that set each [materializers] and [plugins.NAME] key, by key path
     # ('materializers."fractions.Fraction"', 'plugins.sklearn.trusted_types')
     origins: Mapping[str, str] = attrs.field(factory=dict)
+    progress: str = "auto"  # a run's live progress line (ZEN_PROGRESS overrides it)
 
     def origin(self, key_path: str) -> str:
         """The file that set ``key_path``, for messages (all files read when unknown)."""
@@ -170,6 +173,7 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
 
     active: tuple[str, str] = ("default", "default")
     allow_pickle = True
+    progress = "auto"
     stacks: dict[str, StackSpec] = {"default": default_stack(home)}
     materializers: dict[str, str] = {}
     plugins: dict[str, dict[str, Any]] = {}
@@ -186,6 +190,12 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
             active = (_expect(data["active_stack"], str, src, "active_stack"), src)
         if "allow_pickle" in data:
             allow_pickle = _expect(data["allow_pickle"], bool, src, "allow_pickle")
+        if "progress" in data:
+            progress = _expect(data["progress"], str, src, "progress")
+            if progress not in PROGRESS_MODES:
+                raise ConfigError(f"{src}: progress = {progress!r} is not a progress mode "
+                                  f"(accepted: {', '.join(PROGRESS_MODES)}).",
+                                  source=src, key_path="progress")
         for name, table in _expect(data.get("stacks", {}), dict, src, "stacks").items():
             stacks[name] = _parse_stack(name, table, src, path.parent, home, stacks.get(name))
         for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
@@ -201,7 +211,7 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     if env_stack:
         active = (env_stack, "ZEN_STACK")
     return ZenConfig(home, active[0], allow_pickle, stacks, materializers, plugins,
-                     tuple(sources), active[1], origins)
+                     tuple(sources), active[1], origins=origins, progress=progress)
 
 
 def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) -> Any:

@@ -57,6 +57,11 @@ class LineageGraph:
     def __str__(self) -> str:
         return self.render()
 
+    def _repr_html_(self) -> str:
+        from zen_core.visualize import lineage_card
+
+        return lineage_card(self)
+
     def to_dict(self) -> dict:
         return {"root": self.root, "direction": self.direction,
                 "nodes": {k: {"kind": "artifact" if isinstance(v, ArtifactVersion) else "step",

@@ -133,11 +133,17 @@ class ArtifactVersion(_Bound):
     def lineage(self, direction: str = "upstream") -> LineageGraph:
         return self._require_client().get_lineage(self, direction=direction)
 
-    def visualize(self) -> dict[str, str]:
-        """Show the stored visualizations inline in a notebook; return ``{uri: kind}``."""
+    def visualize(self) -> dict[str, str] | None:
+        """Show the visualizations in a notebook (returning ``None``, so nothing echoes);
+        elsewhere return ``{uri: kind}``."""
         from zen_core.visualize import show
 
         return show(self)
+
+    def _repr_html_(self) -> str:
+        from zen_core.visualize import artifact_card
+
+        return artifact_card(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
@@ -194,6 +200,11 @@ class StepRun(_Bound):
     def run(self) -> PipelineRun | None:
         return self._require_client()._get_run_or_none(self.run_id)
 
+    def _repr_html_(self) -> str:
+        from zen_core.visualize import step_card
+
+        return step_card(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
                 if not f.name.startswith("_")}
@@ -229,6 +240,11 @@ class PipelineRun(_Bound):
     @property
     def duration(self) -> float | None:
         return None if self.finished is None else self.finished - self.created
+
+    def _repr_html_(self) -> str:
+        from zen_core.visualize import run_card
+
+        return run_card(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))

@@ -27,6 +27,7 @@ from zen_core.materializers.base import qualified_name
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import notify
+from zen_core.progress import track
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 from zen_core.run_context import RunContext
 from zen_core.signatures import materializer_type
@@ -88,6 +89,7 @@ class RunDriver:
         self._step_runs: dict[str, StepRun] = {}
         self._staged: dict[str, tuple[StepResult, list[tuple[OutputPlan, NewArtifactVersion]]]] = {}
         self.failures: list[tuple[str, BaseException]] = []
+        self.progress = track(self)  # a live line on a terminal (zen_core.progress), else no-op
 
     # -- the run -----------------------------------------------------------------
 
@@ -96,7 +98,8 @@ class RunDriver:
         self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
                       steps=len(self.nodes))
         try:
-            self.stack.orchestrator.run(self)
+            with self.progress:
+                self.stack.orchestrator.run(self)
         except BaseException as exc:
             self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
                                   error=f"{type(exc).__name__}: {exc}")
@@ -187,7 +190,8 @@ class RunDriver:
             step=node.step, invocation_id=node.id, step_run_id=step_run.id, params=node.params,
             inputs={name: _detached(av) for name, av in inputs.items()}, outputs=tuple(plans),
             unannotated_return=node.step.signature.unannotated_return,
-            artifact_store=self.stack.artifact_store, allow_pickle=self.config.allow_pickle,
+            artifact_store=self.progress.store(self.stack.artifact_store),
+            allow_pickle=self.config.allow_pickle,
             materializer_overrides=dict(self.config.materializers),
         )
 

@@ -103,6 +103,45 @@ def failing_pipeline():
     explode(summary)
 
 
+@step
+def load_rows(rows: int) -> Annotated[list, "raw_rows"]:
+    return [[i, (i * 7) % 10 / 10] for i in range(rows)]
+
+
+@step
+def clean(raw: list) -> Annotated[list, "clean_rows"]:
+    return [r for r in raw if r[1] > 0]
+
+
+@step
+def split(rows: list) -> tuple[Annotated[list, "train_rows"], Annotated[list, "test_rows"]]:
+    cut = len(rows) * 3 // 4
+    return rows[:cut], rows[cut:]
+
+
+@step
+def train_model(train: list, lr: float) -> Annotated[dict, "model"]:
+    return {"w": round(sum(r[1] for r in train) * lr, 4)}
+
+
+@step
+def evaluate(model: dict, test: list) -> Annotated[float, "accuracy"]:
+    return round(min(0.99, 0.5 + model["w"] / (10 + len(test))), 4)
+
+
+@step
+def report(model: dict, accuracy: float) -> Annotated[str, "report"]:
+    return f"w={model['w']} accuracy={accuracy}"
+
+
+@pipeline
+def training_pipeline(rows: int = 40, lr: float = 0.1):
+    """Six steps, seven artifacts: the shape of a small real training pipeline."""
+    train, test = split(clean(load_rows(rows)))
+    model = train_model(train, lr=lr)
+    report(model, evaluate(model, test))
+
+
 @attrs.define
 class Dataset:
     """What the session fixture made, for the tests to look up."""
@@ -142,9 +181,10 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     return make_dataset(tmp_path_factory.mktemp("dashboard-data"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def pipelines() -> Any:
     """The test pipelines, for tests that run them in their own ZEN_HOME."""
     import types
 
-    return types.SimpleNamespace(report_pipeline=report_pipeline, failing_pipeline=failing_pipeline)
+    return types.SimpleNamespace(report_pipeline=report_pipeline, failing_pipeline=failing_pipeline,
+                                 training_pipeline=training_pipeline)

@@ -205,25 +205,51 @@ def test_version_page_shows_metadata_tags_visualizations_and_lineage(http, datas
     assert r.status_code == 200
     text = r.text
     assert "petal_length" in text and "<th>rows</th>" in text  # metadata
-    # HTML only in a sandboxed iframe, without allow-scripts / allow-same-origin
-    assert re.search(r'<iframe sandbox src="/artifact-versions/[0-9a-f]+/visualizations/\d"', text)
-    assert "allow-scripts" not in text and "allow-same-origin" not in text
-    assert "<script>" not in text  # markdown escaped, HTML not inlined
+    # HTML only in a sandboxed iframe: scripts (the resize one), never the dashboard's origin
+    assert re.search(r'<iframe sandbox="allow-scripts" class="vis-frame" '
+                     r'src="/artifact-versions/[0-9a-f]+/visualizations/\d"', text)
+    assert "allow-same-origin" not in text
+    assert "<script>" not in text  # markdown escaped, HTML not inlined, no inline script
+    assert re.findall(r"<script[^>]*>", text) == ['<script src="/static/dashboard.js">']
     assert "&lt;script&gt;" in text and "<strong>5 rows</strong>" in text
     assert 'href="javascript:' not in text
     assert '<table class="csv">' in text and "<td>iris-4</td>" in text  # CSV as a table
     assert '<img src="/artifact-versions/' in text
     assert "&#34;rows&#34;: 5" in text  # JSON pretty-printed
-    # lineage both ways, with links
+    # one lineage graph, both directions, this version focal
     producer = dataset.runs["first"].steps["make_table"]
     consumer = dataset.runs["first"].steps["summarize"]
     assert f'href="/steps/{producer.id}" class="producer"' in text
-    up = text.split("lineage-upstream")[1].split("lineage-downstream")[0]
-    assert f'href="/steps/{producer.id}"' in up
-    down = text.split("lineage-downstream")[1]
-    assert f'href="/steps/{consumer.id}"' in down
+    graph = text.split('data-graph="lineage"')[1]
+    assert f'href="/steps/{producer.id}"' in graph and f'href="/steps/{consumer.id}"' in graph
     summary = consumer.outputs["summary"]
-    assert f'href="/artifact-versions/{summary.id}"' in down
+    assert f'href="/artifact-versions/{summary.id}"' in graph
+    assert re.search(rf'href="/artifact-versions/{av.id}" class="node artifact s-none focal"', graph)
+
+
+def test_metadata_is_a_key_value_table_with_numbers_formatted_and_raw_json_a_click_away():
+    from zen_core import save_artifact
+    from zen_core.client import Client
+
+    av = save_artifact(2.0398199999999997, "noisy_number")
+    with TestClient(create_app(client=Client())) as local:
+        text = local.get(f"/artifact-versions/{av.id}").text
+    table = text.split('<table class="kv metadata">')[1].split("</table>")[0]
+    assert "<th>value</th><td>2.03982</td>" in table
+    raw = text.split('<details class="raw"><summary>raw JSON</summary>')[1].split("</details>")[0]
+    assert "2.0398199999999997" in raw
+
+
+def test_csv_sample_says_how_many_rows_of_how_many_and_draws_histograms():
+    from zen_dashboard.visuals import csv_table
+
+    table = csv_table("x,name\n" + "".join(f"{i},n{i}\n" for i in range(0, 20, 2)), 20)
+    assert table["shown"] == 10 and table["of"] == 20 and table["sample"]
+    numeric, text = table["histograms"]
+    assert text is None and sum(b["n"] for b in numeric["bars"]) == 10
+    assert numeric["low"] == "0" and numeric["high"] == "18"
+    whole = csv_table("x\n1\n2\n", 2)
+    assert whole["of"] is None and not whole["sample"]
 
 
 def test_version_api_has_lineage_and_visualization_urls(http, dataset):
@@ -270,11 +296,28 @@ def test_visualizations_are_served_with_their_content_types_and_a_sandbox_csp(ht
         assert r.status_code == 200, (kind, r.text)
         assert r.headers["content-type"].startswith(expected[kind])
         csp = r.headers["content-security-policy"]
-        assert csp.startswith("sandbox;") and "allow-scripts" not in csp
-        assert "allow-same-origin" not in csp
+        assert csp.startswith("sandbox") and "allow-same-origin" not in csp
+        if kind != "html":
+            assert csp.startswith("sandbox;") and "allow-scripts" not in csp
         assert r.headers["x-content-type-options"] == "nosniff"
     assert http.get(urls["image"]).content.startswith(b"\x89PNG")
     assert "<table class='frame'>" in http.get(urls["html"]).text
+
+
+def test_html_visualization_runs_only_the_resize_script_with_a_fresh_nonce(http, dataset):
+    url = visualization_urls(http, flowers(dataset))["html"]
+    first, second = http.get(url), http.get(url)
+    nonces = []
+    for r in (first, second):
+        csp = r.headers["content-security-policy"]
+        assert csp.startswith("sandbox allow-scripts;")
+        nonce = re.search(r"script-src 'nonce-([\w-]+)'", csp).group(1)
+        nonces.append(nonce)
+        scripts = re.findall(r"<script[^>]*>", r.text)
+        # the materializer's own script stays (without a nonce the CSP blocks it), ours is last
+        assert scripts == ["<script>", f'<script nonce="{nonce}">']
+        assert "zenFrameHeight" in r.text and r.text.index("<style>") < r.text.index("<table")
+    assert nonces[0] != nonces[1]
 
 
 @pytest.mark.parametrize("index", ["5", "99", "-1", "..%2F..%2Fzen.db", "%2Fetc%2Fpasswd", "0x1", "1.0"])

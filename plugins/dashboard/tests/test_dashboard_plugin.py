@@ -18,7 +18,7 @@ def test_entry_point_is_listed():
 
 
 def test_loading_the_plugin_does_not_import_the_web_stack():
-    heavy = ["starlette", "uvicorn", "jinja2", "markdown_it", "zen_dashboard.app"]
+    heavy = ["starlette", "uvicorn", "jinja2", "markdown_it", "grandalf", "zen_dashboard.app"]
     assert modules_imported_at_startup(heavy) == []
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
 import re
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from zen_core.errors import ZenError
-from zen_dashboard import data, visuals
+from zen_dashboard import data, formatting, visuals
 
 HERE = Path(__file__).parent
 COOKIE = "zen_dashboard"
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-# Visualizations run in a sandbox with an opaque origin: no script, no access to the dashboard.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# Visualizations run in a sandbox with an opaque origin: no access to the dashboard, and no
+# script at all...
 VIS_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
            "frame-ancestors 'self'")
+# ...except, in HTML ones, the dashboard's own resize script, allowed by a nonce per response.
+VIS_HTML_CSP = ("sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
+                "img-src data:; script-src 'nonce-{nonce}'; frame-ancestors 'self'")
 
 
 @attrs.define
@@ -47,7 +51,8 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         client = Client()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(when=_when, duration=_duration, size=_size, tojson_pretty=_pretty)
+    env.filters.update(when=formatting.when, duration=formatting.duration, size=formatting.size,
+                       number=formatting.number, tojson_pretty=formatting.pretty_json)
     env.globals.update(page_url=_page_url)
 
     def page(request: Request, template: str, context: dict[str, Any],
@@ -68,8 +73,10 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return page(request, "runs.html", _runs(request))
 
     def run(request: Request) -> Response:
-        return page(request, "run.html", data.run_detail(client_of(request),
-                                                         request.path_params["run_id"]))
+        return page(request, "run.html", _run(request))
+
+    def compare(request: Request) -> Response:
+        return page(request, "compare.html", _compare(request))
 
     def step(request: Request) -> Response:
         return page(request, "step.html", data.step_detail(client_of(request),
@@ -79,15 +86,14 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return page(request, "artifacts.html", _artifacts(request))
 
     def artifact(request: Request) -> Response:
-        page_no, per_page = data.page_args(request.query_params)
-        return page(request, "artifact.html", data.artifact_page(
-            client_of(request), request.path_params["name"], page=page_no, per_page=per_page))
+        return page(request, "artifact.html", _artifact(request))
 
     def version(request: Request) -> Response:
         client = client_of(request)
         av = data.get_version(client, request.path_params["av_id"])
         ctx = data.version_detail(client, av)
         ctx["shown"] = visuals.inline(client.active_stack.artifact_store, av)
+        ctx["metadata"] = visuals.metadata_rows(av.metadata)
         return page(request, "version.html", ctx)
 
     def visualization(request: Request) -> Response:
@@ -95,8 +101,13 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         av = data.get_version(client, request.path_params["av_id"])
         uri, kind = visuals.pick(av, request.path_params["index"])
         content = visuals.read(client.active_stack.artifact_store, av, uri)
+        csp = VIS_CSP
+        if kind == "html":
+            nonce = secrets.token_urlsafe(18)
+            content = visuals.framed(content, nonce)
+            csp = VIS_HTML_CSP.format(nonce=nonce)
         return Response(content, media_type=visuals.content_type(kind, content),
-                        headers={"Content-Security-Policy": VIS_CSP,
+                        headers={"Content-Security-Policy": csp,
                                  "Cache-Control": "private, max-age=3600"})
 
     # -- API --------------------------------------------------------------------------------
@@ -105,7 +116,10 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return _json(_runs(request))
 
     def api_run(request: Request) -> Response:
-        return _json(data.run_detail(client_of(request), request.path_params["run_id"]))
+        return _json(_run(request))
+
+    def api_compare(request: Request) -> Response:
+        return _json(_compare(request))
 
     def api_step(request: Request) -> Response:
         return _json(data.step_detail(client_of(request), request.path_params["step_id"]))
@@ -114,9 +128,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return _json(_artifacts(request))
 
     def api_artifact(request: Request) -> Response:
-        page_no, per_page = data.page_args(request.query_params)
-        return _json(data.artifact_page(client_of(request), request.path_params["name"],
-                                        page=page_no, per_page=per_page))
+        return _json(_artifact(request))
 
     def api_version(request: Request) -> Response:
         return _json(data.version_detail(client_of(request), request.path_params["av_id"]))
@@ -127,6 +139,22 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
                               pipeline=request.query_params.get("pipeline") or None,
                               status=data.status_arg(request.query_params),
                               page=page_no, per_page=per_page)
+
+    def _run(request: Request) -> dict[str, Any]:
+        page_no, per_page = data.page_args(request.query_params)
+        return data.run_detail(client_of(request), request.path_params["run_id"],
+                               step=request.query_params.get("step") or None, page=page_no,
+                               per_page=per_page)
+
+    def _compare(request: Request) -> dict[str, Any]:
+        ids = [i for value in request.query_params.getlist("run") for i in value.split(",")]
+        return data.compare(client_of(request), [i.strip() for i in ids])
+
+    def _artifact(request: Request) -> dict[str, Any]:
+        page_no, per_page = data.page_args(request.query_params)
+        return data.artifact_page(client_of(request), request.path_params["name"], page=page_no,
+                                  per_page=per_page,
+                                  chart_all=request.query_params.get("chart") == "all")
 
     def _artifacts(request: Request) -> dict[str, Any]:
         page_no, per_page = data.page_args(request.query_params)
@@ -157,6 +185,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         Route("/", home),
         Route("/runs", runs),
         Route("/runs/{run_id}", run),
+        Route("/compare", compare),
         Route("/steps/{step_id}", step),
         Route("/artifacts", artifacts),
         Route("/artifacts/{name}", artifact),
@@ -164,6 +193,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         Route("/artifact-versions/{av_id}/visualizations/{index}", visualization),
         Route("/api/runs", api_runs),
         Route("/api/runs/{run_id}", api_run),
+        Route("/api/compare", api_compare),
         Route("/api/steps/{step_id}", api_step),
         Route("/api/artifacts", api_artifacts),
         Route("/api/artifacts/{name}", api_artifact),
@@ -294,36 +324,6 @@ def scrub(text: str) -> str:
 
 
 # -- template helpers -------------------------------------------------------------------------------
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    return f"{seconds / 60:.1f} min"
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str, sort_keys=True)
 
 
 def _page_url(request: Request, page: int) -> str:

@@ -7,6 +7,7 @@ paginated, lineage graphs and consumer lists stop at a node limit and say so.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import deque
 from typing import Any
@@ -14,13 +15,15 @@ from urllib.parse import quote
 
 from zen_core.errors import ArtifactNotFoundError, RunNotFoundError, ZenError
 from zen_core.models import ArtifactVersion, PipelineRun, StepRun
-from zen_dashboard.layout import Node, layout
+from zen_dashboard import charts, graphs
+from zen_dashboard.formatting import number
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 LINEAGE_LIMIT = 80  # nodes per direction
 CONSUMER_LIMIT = 50
-DAG_LIMIT = 400  # nodes; larger runs show their step table only
+COMPARE_LIMIT = 8  # runs side by side
+CHART_VERSIONS = 2000  # the latest versions a chart reads, unless asked for all
 STATUSES = ("running", "completed", "cached", "failed")
 
 
@@ -165,28 +168,26 @@ def get_run(client: Any, run_id: str) -> PipelineRun:
         raise NotFound(str(exc), id=run_id) from exc
 
 
-def run_detail(client: Any, run_id: str) -> dict[str, Any]:
+def run_detail(client: Any, run_id: str, *, step: str | None = None, page: int = 1,
+               per_page: int = PER_PAGE) -> dict[str, Any]:
+    """A run, its DAG, and one page of its step table (``step``: one step function's)."""
     run = get_run(client, run_id)
     steps = list(run.steps.values())
-    rows, nodes, edges = [], {}, []
-    for s in steps:
+    listed = [s for s in steps if s.step_name == step] if step else steps
+    start = (page - 1) * per_page
+    rows = []
+    for s in listed[start:start + per_page]:
         row = step_dict(s)
         row["inputs"] = {k: version_brief(v) for k, v in s.inputs.items()}
         row["outputs"] = {k: version_brief(v) for k, v in s.outputs.items()}
         rows.append(row)
-    too_big = len(steps) + sum(len(r["inputs"]) + len(r["outputs"]) for r in rows) > DAG_LIMIT
-    if not too_big:
-        for s, row in zip(steps, rows):
-            nodes[s.id] = Node(s.id, "step", s.name, str(s.status), str(s.status), row["url"])
-            for avs, incoming in ((row["inputs"], True), (row["outputs"], False)):
-                for av in avs.values():
-                    nodes.setdefault(av["id"], Node(av["id"], "artifact", av["name"],
-                                                    f"version {av['version']}", "", av["url"]))
-                    edges.append((av["id"], s.id) if incoming else (s.id, av["id"]))
-    dag = layout(list(nodes.values()), edges) if nodes else None
+    drawn = graphs.run_graph(run, steps)
     return {"run": {**run_dict(run), "steps": len(steps),
-                    "cached_steps": sum(s.status == "cached" for s in steps)},
-            "steps": rows, "dag": dag, "dag_omitted": too_big}
+                    "cached_steps": sum(s.status == "cached" for s in steps),
+                    "failed_steps": sum(s.status == "failed" for s in steps)},
+            "steps": rows, "dag": drawn["graph"], "dag_level": drawn["level"],
+            "dag_note": drawn["note"], "step_filter": step or "",
+            **_pages(len(listed), page, per_page)}
 
 
 def step_detail(client: Any, step_id: str) -> dict[str, Any]:
@@ -214,23 +215,107 @@ def artifacts_page(client: Any, *, q: str | None, page: int, per_page: int) -> d
     return {"items": items, "filters": {"q": q or ""}, **_pages(len(summaries), page, per_page)}
 
 
-def artifact_page(client: Any, name: str, *, page: int, per_page: int) -> dict[str, Any]:
-    """One artifact name: its versions, newest first."""
+def artifact_page(client: Any, name: str, *, page: int, per_page: int,
+                  chart_all: bool = False) -> dict[str, Any]:
+    """One artifact name: charts of its numbers across versions (the latest CHART_VERSIONS,
+    or all with ``chart_all``), and its versions, newest first."""
     store = client.active_stack.metadata_store
     latest = store.get_artifact_version(name)
     if latest is None:
         raise NotFound(f"no artifact named {name!r}. Fix: search the artifacts page "
                        f"(/artifacts?q=...) or list them with `zen artifact list`.", name=name)
     total = next((s.versions for s in client.list_artifacts() if s.name == name), 0)
-    # Oldest-first storage order, read backwards a page at a time.
-    end = total - (page - 1) * per_page
-    start = max(end - per_page, 0)
-    rows = client.list_artifact_versions(name, limit=max(end - start, 0), offset=start)
-    return {"name": name, "url": artifact_url(name),
+    end = total - (page - 1) * per_page  # versions are stored oldest first: read backwards
+    rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
+                                         offset=max(end - per_page, 0))
+    charted, drawn = 0, []
+    if charts.values(latest):  # the name holds a number: chart it
+        charted = total if chart_all else min(total, CHART_VERSIONS)
+        drawn = charts.charts(client.list_artifact_versions(name, limit=charted,
+                                                            offset=total - charted))
+    return {"name": name, "url": artifact_url(name), "charts": drawn, "charted": charted,
             "items": [{**version_brief(av), "tags": av.tags, "size": av.size,
-                       "created_iso": _iso(av.created), "origin": av.origin}
+                       "created_iso": _iso(av.created), "origin": av.origin,
+                       "values": charts.values(av)}
                       for av in reversed(rows)],
             **_pages(total, page, per_page)}
+
+
+def compare(client: Any, run_ids: list[str]) -> dict[str, Any]:
+    """Runs side by side: parameters, numbers, artifacts and cache decisions, differences marked."""
+    run_ids = list(dict.fromkeys(i for i in run_ids if i))
+    if not 2 <= len(run_ids) <= COMPARE_LIMIT:
+        raise BadRequest(
+            f"comparing needs 2 to {COMPARE_LIMIT} different runs, got {len(run_ids)} "
+            f"({', '.join(map(repr, run_ids)) or 'none'}). Fix: tick two or more runs on "
+            f"/runs and press Compare, or open /compare?run=ID&run=ID.", runs=run_ids)
+    runs = [get_run(client, i) for i in run_ids]
+    steps = [r.steps for r in runs]
+    invocations = list(dict.fromkeys(name for per_run in steps for name in per_run))
+
+    def row(label: str, cells: list[Any]) -> dict[str, Any]:
+        present = [c for c in cells if c is not _ABSENT]
+        differs = len(present) != len(cells) or any(c != present[0] for c in present)
+        return {"label": label, "differs": differs,
+                "cells": ["—" if c is _ABSENT else _cell(c) for c in cells]}
+
+    params = [row(key, [r.params.get(key, _ABSENT) for r in runs])
+              for key in dict.fromkeys(k for r in runs for k in r.params)]
+    for inv in invocations:
+        keys = dict.fromkeys(k for per_run in steps if inv in per_run
+                             for k in per_run[inv].params)
+        params += [row(f"{inv}.{key}", [per_run[inv].params.get(key, _ABSENT)
+                                        if inv in per_run else _ABSENT for per_run in steps])
+                   for key in keys]
+    metrics, artifacts, cache = [], [], []
+    for key in dict.fromkeys(k for r in runs for k in _run_numbers(r)):
+        cells = [_run_numbers(r).get(key, _ABSENT) for r in runs]
+        metrics.append(row(f"run: {key}", cells))
+    for inv in invocations:
+        outputs = dict.fromkeys(k for per_run in steps if inv in per_run
+                                for k in per_run[inv].outputs)
+        for out in outputs:
+            avs = [per_run[inv].outputs.get(out) if inv in per_run else None for per_run in steps]
+            label = f"{inv}.{out}"
+            nums = [charts.values(av) if av else {} for av in avs]
+            for key in dict.fromkeys(k for n in nums for k in n):
+                cells = [n.get(key, _ABSENT) for n in nums]
+                metrics.append(row(label if key == "value" else f"{label} ({key})", cells))
+            hashes = [av.content_hash if av else _ABSENT for av in avs]
+            artifacts.append({**row(label, hashes), "links": [
+                {"text": f"{av.name} v{av.version}", "url": version_url(av.id),
+                 "hash": av.content_hash[:10]} if av else None for av in avs]})
+        decisions = []
+        for per_run in steps:
+            s = per_run.get(inv)
+            decisions.append(_ABSENT if s is None else (
+                "hit" if s.status == "cached" else str(s.status) + (
+                    f" (miss: {s.cache_miss})" if s.cache_miss else "")))
+        cache.append(row(inv, decisions))
+    return {"runs": [{**run_dict(r), "steps": len(per_run)} for r, per_run in zip(runs, steps)],
+            "params": params, "metrics": metrics, "artifacts": artifacts, "cache": cache,
+            "ids": run_ids}
+
+
+class _Absent:
+    """A run without this parameter, step or output (shown as a dash, and a difference)."""
+
+
+_ABSENT: Any = _Absent()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value)
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _run_numbers(run: PipelineRun) -> dict[str, float]:
+    """Numeric ``run_metadata`` of a run, once runs carry it (logged metadata)."""
+    logged = getattr(run, "run_metadata", None)
+    if not isinstance(logged, dict):
+        return {}
+    return {str(k): x for k, v in logged.items() if (x := charts.numeric(v)) is not None}
 
 
 def get_version(client: Any, av_id: str) -> ArtifactVersion:
@@ -251,18 +336,22 @@ def version_detail(client: Any, av_or_id: ArtifactVersion | str) -> dict[str, An
     producer = av.producer
     run = av.run
     consumers = av.consumers
+    up = lineage(av, "upstream")
+    down = lineage(av, "downstream", consumers=consumers)
+    nodes = {**up.pop("nodes"), **down.pop("nodes")}
+    edges = [tuple(e) for e in up["edges"] + down["edges"]]
     return {"version": version_dict(av),
             "producer": step_dict(producer) if producer else None,
             "run": run_dict(run) if run else None,
             "consumers": [step_dict(s) for s in consumers[:CONSUMER_LIMIT]],
             "consumers_total": len(consumers),
-            "lineage": {"upstream": lineage(client, av, "upstream"),
-                        "downstream": lineage(client, av, "downstream", consumers=consumers)}}
+            "lineage": {"upstream": up, "downstream": down,
+                        "graph": graphs.lineage_graph(av, nodes, edges)}}
 
 
-def lineage(client: Any, av: ArtifactVersion, direction: str, limit: int = LINEAGE_LIMIT,
+def lineage(av: ArtifactVersion, direction: str, limit: int = LINEAGE_LIMIT,
             consumers: list[StepRun] | None = None) -> dict[str, Any]:
-    """The lineage graph in one direction, stopping at ``limit`` nodes (``truncated`` says so).
+    """The lineage in one direction, stopping at ``limit`` nodes (``truncated`` says so).
 
     ``consumers`` of ``av``, when the caller has them already, save fetching them again.
     """
@@ -300,14 +389,5 @@ def lineage(client: Any, av: ArtifactVersion, direction: str, limit: int = LINEA
                     nodes[other.id] = other
                     queue.append(other)
                 edges.append((other.id, step.id) if upstream else (step.id, other.id))
-    drawn = []
-    for node_id, node in nodes.items():
-        if isinstance(node, ArtifactVersion):
-            drawn.append(Node(node_id, "artifact", node.name, f"version {node.version}", "",
-                              version_url(node_id), highlight=node_id == av.id))
-        else:
-            drawn.append(Node(node_id, "step", node.name, f"{node.status} · run …{node.run_id[-8:]}",
-                              str(node.status), step_url(node_id)))
     return {"direction": direction, "root": av.id, "truncated": truncated, "limit": limit,
-            "edges": [list(e) for e in dict.fromkeys(edges)],
-            "graph": layout(drawn, edges) if len(nodes) > 1 else None}
+            "edges": [list(e) for e in dict.fromkeys(edges)], "nodes": nodes}

@@ -1,11 +1,13 @@
-"""Reading an artifact version's visualizations through its artifact store, and showing them safely.
+"""Reading an artifact version's visualizations through its artifact store, and showing them well.
 
 A request names a visualization by its position in the version's own list,
 never by a URI or path, so nothing outside that list can be read. Content is
 checked against the hash stored in the version's manifest. HTML is only ever
-shown in a sandboxed iframe (no scripts, opaque origin) and served with a
-``sandbox`` CSP; markdown is rendered with raw HTML escaped; CSV becomes an
-escaped table.
+shown in a sandboxed iframe (opaque origin) and served with a ``sandbox`` CSP
+that lets no script run but the dashboard's own resize script (``framed``),
+which tells the page how tall the content is; markdown is rendered with raw
+HTML escaped; CSV becomes an escaped table, labelled as the sample it is, with
+a histogram per numeric column; metadata becomes key/value rows.
 """
 
 from __future__ import annotations
@@ -13,17 +15,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from zen_core.errors import ZenError
 from zen_core.hashing import new_hasher
 from zen_core.models import ArtifactVersion
 from zen_dashboard.data import NotFound, visualizations
+from zen_dashboard.formatting import number
 
 MAX_BYTES = 32 * 1024 * 1024  # served raw
 INLINE_BYTES = 2 * 1024 * 1024  # rendered into the page (markdown, CSV, JSON)
 CSV_ROWS = 200
 CSV_COLS = 50
+HIST_BINS = 12
+LIST_ITEMS = 20  # a metadata list longer than this is summarised
+TEXT_CHARS = 300
 
 CONTENT_TYPES = {"html": "text/html; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
                  "csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -108,7 +115,9 @@ def render_markdown(text: str) -> str:
     return md.render(text)
 
 
-def csv_table(text: str) -> dict[str, Any]:
+def csv_table(text: str, rows_in_data: int | None = None) -> dict[str, Any]:
+    """The CSV's first rows and columns, how many of the data's rows they are, and a
+    histogram of each numeric column."""
     rows = []
     reader = csv.reader(io.StringIO(text))
     truncated = False
@@ -119,7 +128,100 @@ def csv_table(text: str) -> dict[str, Any]:
         if len(row) > CSV_COLS:
             truncated = True
         rows.append(row[:CSV_COLS])
-    return {"header": rows[0] if rows else [], "rows": rows[1:], "truncated": truncated}
+    header, body = (rows[0], rows[1:]) if rows else ([], [])
+    of = rows_in_data if rows_in_data is not None and rows_in_data > len(body) else None
+    return {"header": header, "rows": body, "truncated": truncated, "shown": len(body),
+            "of": of, "sample": of is not None or truncated,
+            "histograms": [_histogram([r[c] for r in body if c < len(r)]) if name else None
+                           for c, name in enumerate(header)]}  # unnamed: an index
+
+
+def _histogram(cells: list[str]) -> dict[str, Any] | None:
+    """Bars of a numeric column (``None`` for text columns), scaled to a 96x28 box."""
+    numbers = []
+    for cell in cells:
+        try:
+            x = float(cell)
+        except ValueError:
+            if cell.strip():
+                return None
+            continue
+        if x == x and abs(x) != float("inf"):
+            numbers.append(x)
+    if len(numbers) < 2:
+        return None
+    low, high = min(numbers), max(numbers)
+    counts = [0] * HIST_BINS
+    for x in numbers:
+        counts[min(int((x - low) / (high - low) * HIST_BINS), HIST_BINS - 1) if high > low
+               else 0] += 1
+    top = max(counts)
+    width = 96 / HIST_BINS
+    return {"bars": [{"x": round(i * width, 1), "w": round(width - 1, 1),
+                      "h": round(26 * n / top, 1), "y": round(28 - 26 * n / top, 1), "n": n}
+                     for i, n in enumerate(counts)],
+            "low": number(low), "high": number(high)}
+
+
+def rows_in_data(av: ArtifactVersion) -> int | None:
+    """How many rows the artifact holds, when its metadata says (``rows`` or ``shape``)."""
+    meta = av.metadata or {}
+    rows = meta.get("rows")
+    if rows is None and isinstance(meta.get("shape"), list) and meta["shape"]:
+        rows = meta["shape"][0]
+    return rows if isinstance(rows, int) and not isinstance(rows, bool) else None
+
+
+def metadata_rows(metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Metadata as key/value rows: numbers formatted, short lists inline, mappings nested."""
+    return [{"key": str(key), **_value(value)} for key, value in sorted((metadata or {}).items())]
+
+
+def _value(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        if len(value) <= LIST_ITEMS and all(not isinstance(v, dict | list) for v in value.values()):
+            return {"pairs": [(str(k), _text(v)) for k, v in value.items()]}
+        return {"text": f"{len(value)} keys (see the raw JSON)"}
+    if isinstance(value, list | tuple):
+        shown = ", ".join(_text(v) for v in value[:LIST_ITEMS])
+        more = f" … and {len(value) - LIST_ITEMS} more" if len(value) > LIST_ITEMS else ""
+        return {"text": f"[{shown}{more}]"}
+    return {"text": _text(value)}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        value = json.dumps(value, default=str)
+    text = number(value) if isinstance(value, int | float) else str(value)
+    return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
+
+
+# What every served HTML visualization gets: the dashboard's typography (the content's own
+# styles, later in the document, still win) and a script that reports the content's height.
+FRAME_STYLE = (
+    "<style>html{font:13px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328}"
+    "body{margin:8px}table{border-collapse:collapse;margin:4px 0 12px;"
+    "font-variant-numeric:tabular-nums}th,td{padding:4px 10px;border-bottom:1px solid #d0d7de;"
+    "text-align:right;white-space:nowrap}thead th{background:#f6f8fa;font-weight:600}"
+    "tbody th{text-align:left;font-weight:600}h1,h2,h3,h4{font-size:14px;margin:12px 0 6px}"
+    "</style>")
+RESIZE_SCRIPT = (
+    "<script nonce=\"{nonce}\">(function(){{var last=0;function post(){{"
+    "var h=Math.ceil(document.documentElement.getBoundingClientRect().height);"
+    "if(h!==last){{last=h;parent.postMessage({{zenFrameHeight:h}},'*');}}}}"
+    "if(window.ResizeObserver){{new ResizeObserver(post).observe(document.documentElement);}}"
+    "window.addEventListener('load',post);post();}})();</script>")
+_HEAD = re.compile(rb"<head(\s[^>]*)?>", re.I)
+_DOCTYPE = re.compile(rb"\s*<!doctype[^>]*>", re.I)
+
+
+def framed(content: bytes, nonce: str) -> bytes:
+    """An HTML visualization with the dashboard's style first and its resize script last."""
+    style = FRAME_STYLE.encode()
+    found = _HEAD.search(content[:4096]) or _DOCTYPE.match(content)
+    at = found.end() if found else 0
+    return (content[:at] + style + content[at:]
+            + RESIZE_SCRIPT.format(nonce=nonce).encode())
 
 
 def inline(store: Any, av: ArtifactVersion) -> list[dict[str, Any]]:
@@ -137,7 +239,7 @@ def inline(store: Any, av: ArtifactVersion) -> list[dict[str, Any]]:
                 if kind == "markdown":
                     entry["html"] = render_markdown(text)
                 elif kind == "csv":
-                    entry["table"] = csv_table(text)
+                    entry["table"] = csv_table(text, rows_in_data(av))
                 else:
                     try:
                         entry["text"] = json.dumps(json.loads(text), indent=2)
