@@ -26,12 +26,14 @@ from zen_core.testing.concurrency import check_concurrent_pipelines, run_concurr
 from zen_core.testing.isolation import isolate_zen_home, write_stack
 from zen_core.testing.materializers import MaterializerContract, local_store
 from zen_core.testing.metadata_stores import MetadataStoreContract, stored_data
+from zen_core.testing.orchestrators import OrchestratorContract
 from zen_core.testing.services import free_port, modules_imported_at_startup, service_unavailable
 
 __all__ = [
     "ArtifactStoreContract",
     "MaterializerContract",
     "MetadataStoreContract",
+    "OrchestratorContract",
     "check_concurrent_pipelines",
     "free_port",
     "isolate_zen_home",
