@@ -26,6 +26,11 @@ from zen_core.testing.concurrency import check_concurrent_pipelines, run_concurr
 from zen_core.testing.isolation import isolate_zen_home, write_stack
 from zen_core.testing.materializers import MaterializerContract, local_store
 from zen_core.testing.metadata_stores import MetadataStoreContract, stored_data
+from zen_core.testing.object_stores import (
+    ObjectStoreContract,
+    ObjectStoreFixtures,
+    write_store_stack,
+)
 from zen_core.testing.orchestrators import OrchestratorContract
 from zen_core.testing.services import free_port, modules_imported_at_startup, service_unavailable
 
@@ -33,6 +38,8 @@ __all__ = [
     "ArtifactStoreContract",
     "MaterializerContract",
     "MetadataStoreContract",
+    "ObjectStoreContract",
+    "ObjectStoreFixtures",
     "OrchestratorContract",
     "check_concurrent_pipelines",
     "free_port",
@@ -43,4 +50,5 @@ __all__ = [
     "service_unavailable",
     "stored_data",
     "write_stack",
+    "write_store_stack",
 ]

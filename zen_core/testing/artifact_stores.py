@@ -12,7 +12,7 @@ import pytest
 
 from zen_core.artifact_stores.base import ArtifactStore
 from zen_core.artifacts.data import StoredData, load_data, save_data
-from zen_core.errors import IntegrityError
+from zen_core.errors import ArtifactDataMissingError, IntegrityError, MaterializerError
 from zen_core.materializers.base import Materializer
 from zen_core.materializers.builtin import BytesMaterializer
 from zen_core.materializers.registry import MaterializerRegistry
@@ -139,6 +139,25 @@ class ArtifactStoreContract:
         assert [uri for _, uri in artifact_store.iter_objects()] == [first.uri]
         assert _load(artifact_store, first) == NESTED
         _assert_no_staged_data(artifact_store)
+
+    def test_a_failing_save_leaves_nothing(self, artifact_store: ArtifactStore) -> None:
+        class Exploding(BytesMaterializer):
+            def extract_metadata(self, data: Any) -> dict[str, Any]:
+                raise RuntimeError("boom")
+
+        with pytest.raises(MaterializerError, match="'doomed'.*boom"):
+            save_data(artifact_store, Exploding, b"x" * 100, allow_pickle=False, label="'doomed'")
+        assert artifact_store.list_files(artifact_store.path) == {}
+
+    def test_missing_data_names_the_artifact(self, artifact_store: ArtifactStore) -> None:
+        stored = save_data(artifact_store, BytesMaterializer, b"gone", allow_pickle=False,
+                           label="'gone'")
+        artifact_store.delete(stored.uri)
+        registry = MaterializerRegistry([("t", BytesMaterializer)])
+        with pytest.raises(ArtifactDataMissingError, match=r"'gone'.*missing"):
+            load_data(artifact_store, registry, uri=stored.uri, materializer=stored.materializer,
+                      type_path=stored.type, files=stored.files, allow_pickle=False,
+                      label="'gone'")
 
     def test_delete_and_to_local(self, artifact_store: ArtifactStore, tmp_path: Path) -> None:
         folder = artifact_store.join("dir")
