@@ -1,4 +1,5 @@
-"""A store over any fsspec filesystem needs only FLAVOR, Config and the filesystem.
+"""A store over any fsspec filesystem needs only FLAVOR, Config and the filesystem
+(zen_core.testing.MemoryArtifactStore has nothing more).
 
 (The worked example ``examples/zen_fsspec`` runs the same contract on a real FTP server.)
 """
@@ -6,13 +7,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import attrs
 import pytest
 
 from zen_core.artifact_stores import ArtifactStore
-from zen_core.testing import ArtifactStoreContract
+from zen_core.testing import ArtifactStoreContract, MemoryArtifactStore
 
 
 @attrs.frozen
@@ -20,28 +20,17 @@ class MinimalConfig:
     path: str
 
 
-class MinimalMemoryStore(ArtifactStore):
-    FLAVOR = "minimal-memory"
-    Config = MinimalConfig
-    PROCESS_LOCAL = True
-
-    def _make_fs(self) -> Any:
-        from fsspec.implementations.memory import MemoryFileSystem
-
-        return MemoryFileSystem()
-
-
-class TestMinimalStoreWithAHostLikeRoot(ArtifactStoreContract):
+class TestMemoryStoreWithAHostLikeRoot(ArtifactStoreContract):
     """``memory://name``: the filesystem's paths (``/name/...``) are not the URI minus its
     protocol, which the old base assumed."""
 
     @pytest.fixture
     def artifact_store(self):
-        return MinimalMemoryStore(MinimalConfig(f"memory://zen-{uuid.uuid4().hex}"))
+        return MemoryArtifactStore(MemoryArtifactStore.Config(f"memory://zen-{uuid.uuid4().hex}"))
 
 
 def test_uris_and_filesystem_paths_map_through_the_root():
-    store = MinimalMemoryStore(MinimalConfig("memory://zen"))
+    store = MemoryArtifactStore(MemoryArtifactStore.Config("memory://zen"))
     assert store._fs_path("memory://zen/.zen/objects/ab") == "/zen/.zen/objects/ab"
     assert store._as_uri("/zen/.zen/objects/ab") == "memory://zen/.zen/objects/ab"
     assert store._as_uri("/zen") == "memory://zen"

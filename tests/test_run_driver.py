@@ -10,35 +10,17 @@ import sys
 import textwrap
 import types
 import uuid
-from typing import Any
 
 import attrs
 import pytest
 
 from zen_core import pipeline, step
-from zen_core.artifact_stores import ArtifactStore
 from zen_core.client import Client
 from zen_core.errors import ConfigError, MaterializerConflictError, ZenError
 from zen_core.materializers import Materializer
 from zen_core.orchestrators import LocalOrchestrator, Orchestrator, execute_step
 from zen_core.plugins import hookimpl, new_plugin_manager, use
-from zen_core.testing import write_stack
-
-
-@attrs.frozen
-class MemoryConfig:
-    path: str
-
-
-class MemoryStore(ArtifactStore):
-    FLAVOR = "memory"
-    Config = MemoryConfig
-    PROCESS_LOCAL = True
-
-    def _make_fs(self) -> Any:
-        from fsspec.implementations.memory import MemoryFileSystem
-
-        return MemoryFileSystem()
+from zen_core.testing import MemoryArtifactStore, write_stack
 
 
 @attrs.frozen
@@ -94,7 +76,7 @@ class ConflictB(Materializer):
 class DriverTestPlugin:
     @hookimpl
     def zen_artifact_stores(self):
-        return [MemoryStore]
+        return [MemoryArtifactStore]
 
     @hookimpl
     def zen_orchestrators(self):

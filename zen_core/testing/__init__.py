@@ -21,7 +21,7 @@ component; the user guide's whole example, which needs pandas, numpy and
 scikit-learn, is :mod:`zen_core.testing.guide` and is not imported here.
 """
 
-from zen_core.testing.artifact_stores import ArtifactStoreContract
+from zen_core.testing.artifact_stores import ArtifactStoreContract, MemoryArtifactStore
 from zen_core.testing.concurrency import check_concurrent_pipelines, run_concurrent_pipelines
 from zen_core.testing.isolation import isolate_zen_home, write_stack
 from zen_core.testing.materializers import MaterializerContract, local_store
@@ -37,6 +37,7 @@ from zen_core.testing.services import free_port, modules_imported_at_startup, se
 __all__ = [
     "ArtifactStoreContract",
     "MaterializerContract",
+    "MemoryArtifactStore",
     "MetadataStoreContract",
     "ObjectStoreContract",
     "ObjectStoreFixtures",

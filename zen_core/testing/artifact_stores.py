@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from zen_core.artifact_stores.base import ArtifactStore
@@ -18,6 +19,25 @@ from zen_core.materializers.builtin import BytesMaterializer
 from zen_core.materializers.registry import MaterializerRegistry
 
 PUBLISHERS = 3  # processes publishing the same content at once
+
+
+@attrs.frozen
+class MemoryArtifactStoreConfig:
+    path: str  # e.g. "memory://zen"
+
+
+class MemoryArtifactStore(ArtifactStore):
+    """Artifacts in this process's memory, for tests: all a store over an fsspec filesystem
+    needs is ``FLAVOR``, ``Config`` and the filesystem."""
+
+    FLAVOR = "memory"
+    Config = MemoryArtifactStoreConfig
+    PROCESS_LOCAL = True  # other processes cannot see this memory
+
+    def _make_fs(self) -> Any:
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        return MemoryFileSystem()
 
 
 class ArtifactStoreContract:
