@@ -66,7 +66,7 @@ class ArtifactStore(Component):
         super().__init__(config)
         self.path = self._normalize_root(config.path)
         self._fs: fsspec.AbstractFileSystem | None = None
-        self._made_dirs: set[str] = set()  # folders this process made or saw: made once
+        self._made_dirs: set[str] = set()  # folders this process made: each made once
 
     # -- construction -------------------------------------------------------
 

@@ -141,7 +141,7 @@ class RunDriver:
         """Steps recorded as running that the orchestrator never finished (a ``prepare``
         that raised, an interruption) become failed: none stays ``running`` forever."""
         for step_run in self._unfinished():
-            text = (f"the run ended before this step finished: {type(exc).__name__}: {exc}")
+            text = f"the run ended before this step finished: {type(exc).__name__}: {exc}"
             self.store.fail_step_run(step_run.id, text, time.time())
             step_run.status = ExecutionStatus.FAILED
             step_run.error = text
