@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+import warnings
 
 import pytest
 
@@ -16,9 +17,11 @@ USER, PASSWORD = "zen", "zen-ftp-secret"
 def ftp_url(tmp_path_factory):
     """``ftp://127.0.0.1:<port>`` of a server whose user ``zen`` may write everywhere."""
     try:
-        from pyftpdlib.authorizers import DummyAuthorizer
-        from pyftpdlib.handlers import FTPHandler
-        from pyftpdlib.servers import FTPServer
+        with warnings.catch_warnings():  # pyftpdlib still imports asyncore on Python 3.11
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from pyftpdlib.authorizers import DummyAuthorizer
+            from pyftpdlib.handlers import FTPHandler
+            from pyftpdlib.servers import FTPServer
 
         authorizer = DummyAuthorizer()
         authorizer.add_user(USER, PASSWORD, str(tmp_path_factory.mktemp("ftp")), perm="elradfmw")
