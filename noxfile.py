@@ -33,16 +33,17 @@ def _install(session: nox.Session, *args: str) -> None:
     session.install("-c", LOCK, *args)
 
 
-def _extras(project: str) -> list[str]:
-    """The optional-dependency groups a project's tests and benchmarks use."""
+def _extras(project: str, wanted: tuple[str, ...] = ("test", "bench")) -> list[str]:
+    """The optional-dependency groups of ``wanted`` that a project has."""
     with open(os.path.join(project, "pyproject.toml"), "rb") as f:
         extras = tomllib.load(f)["project"].get("optional-dependencies", {})
-    return [name for name in ("test", "bench") if name in extras]
+    return [name for name in wanted if name in extras]
 
 
-def _with_extras(project: str) -> str:
-    """``path[test]``: a project with the extras its tests use."""
-    return project + (f"[{','.join(_extras(project))}]" if _extras(project) else "")
+def _with_extras(project: str, wanted: tuple[str, ...] = ("test", "bench")) -> str:
+    """``path[test,bench]``: a project with those of its extras that exist."""
+    extras = _extras(project, wanted)
+    return project + (f"[{','.join(extras)}]" if extras else "")
 
 
 def _distribution(project: str) -> str:
@@ -68,7 +69,7 @@ def tests(session: nox.Session) -> None:
     """The whole suite: the core, every worked example and every plugin in one virtualenv."""
     _install_system_packages(session)
     _install(session, "-e", ".[test]",
-             *[arg for p in [*EXAMPLES, *PLUGINS] for arg in ("-e", _with_extras(p))])
+             *[arg for p in [*EXAMPLES, *PLUGINS] for arg in ("-e", _with_extras(p, ("test",)))])
     session.run("pytest", "tests", *EXAMPLES, *PLUGINS, *session.posargs)
 
 
