@@ -21,8 +21,8 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "tests"]
 
 PLUGINS = sorted(os.path.dirname(p) for p in glob.glob("plugins/*/pyproject.toml"))
+# the worked examples of docs/plugins.md, installed and tested like the plugins
 EXAMPLES = sorted(os.path.dirname(p) for p in glob.glob("examples/*/pyproject.toml"))
-EXAMPLE_PLUGIN = "examples/zen_fraction"  # the worked example of docs/plugins.md
 LOCK = "test-constraints.txt"
 TOOLS = ["ruff"]  # what the lint session installs, locked like the rest
 
@@ -34,11 +34,17 @@ def _install(session: nox.Session, *args: str) -> None:
     session.install("-c", LOCK, *args)
 
 
-def _extras(project: str) -> list[str]:
-    """The optional-dependency groups a project's tests and benchmarks use."""
+def _extras(project: str, wanted: tuple[str, ...] = ("test", "bench")) -> list[str]:
+    """The optional-dependency groups of ``wanted`` that a project has."""
     with open(os.path.join(project, "pyproject.toml"), "rb") as f:
         extras = tomllib.load(f)["project"].get("optional-dependencies", {})
-    return [name for name in ("test", "bench") if name in extras]
+    return [name for name in wanted if name in extras]
+
+
+def _with_extras(project: str, wanted: tuple[str, ...] = ("test", "bench")) -> str:
+    """``path[test,bench]``: a project with those of its extras that exist."""
+    extras = _extras(project, wanted)
+    return project + (f"[{','.join(extras)}]" if extras else "")
 
 
 def _distribution(project: str) -> str:
@@ -61,11 +67,11 @@ def _install_system_packages(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite: the core and every plugin installed into one virtualenv."""
+    """The whole suite: the core, every worked example and every plugin in one virtualenv."""
     _install_system_packages(session)
-    _install(session, "-e", ".[test]", "-e", EXAMPLE_PLUGIN,
-             *[arg for p in PLUGINS for arg in ("-e", f"{p}[test]")])
-    session.run("pytest", "tests", EXAMPLE_PLUGIN, *PLUGINS, *session.posargs)
+    _install(session, "-e", ".[test]",
+             *[arg for p in [*EXAMPLES, *PLUGINS] for arg in ("-e", _with_extras(p, ("test",)))])
+    session.run("pytest", "tests", *EXAMPLES, *PLUGINS, *session.posargs)
 
 
 @nox.session(name="tests-core")
@@ -117,8 +123,7 @@ def lock(session: nox.Session) -> None:
     """
     session.install("uv==0.13.9")
     projects = [".", *EXAMPLES, *PLUGINS]
-    requirements = [os.path.join(".", p) + (f"[{','.join(_extras(p))}]" if _extras(p) else "")
-                    for p in projects]
+    requirements = [_with_extras(os.path.join(".", p)) for p in projects]
     source = os.path.join(session.create_tmp(), "lock.in")
     with open(source, "w") as f:
         f.write("\n".join([*requirements, *TOOLS]) + "\n")

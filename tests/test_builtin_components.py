@@ -1,4 +1,5 @@
-"""The built-in local store and SQLite metadata store pass the shared contracts."""
+"""The built-in local store, SQLite metadata store and local orchestrator pass the shared
+contracts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pytest
 
 from zen_core.errors import MetadataStoreError
 from zen_core.metadata_stores.sqlite import SQLiteMetadataStore, SQLiteMetadataStoreConfig
-from zen_core.testing import ArtifactStoreContract, MetadataStoreContract, local_store
+from zen_core.testing import (
+    ArtifactStoreContract,
+    MetadataStoreContract,
+    OrchestratorContract,
+    local_store,
+    write_stack,
+)
 
 
 class TestLocalArtifactStore(ArtifactStoreContract):
@@ -99,3 +106,11 @@ def test_unwritable_database_location(tmp_path):
     store = SQLiteMetadataStore(SQLiteMetadataStoreConfig(str(blocker / "zen.db")))
     with pytest.raises(MetadataStoreError, match=r"cannot open the SQLite metadata store.*writable"):
         store.list_runs()
+
+
+class TestLocalOrchestrator(OrchestratorContract):
+    """Steps one after another; after a failure nothing more is started."""
+
+    @pytest.fixture
+    def orchestrator_stack(self, zen_home):
+        write_stack(zen_home, "local", orchestrator={"flavor": "local"})

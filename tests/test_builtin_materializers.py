@@ -15,10 +15,12 @@ from zen_core.materializers.builtin import (
 from zen_core.testing import MaterializerContract
 
 Point = namedtuple("Point", "x y")
+GOLDEN = Path(__file__).parent / "golden"  # stored formats, per VERSION (ZEN_UPDATE_GOLDEN=1)
 
 
 class TestPrimitives(MaterializerContract):
     materializer = BuiltInMaterializer
+    golden_dir = GOLDEN
 
     @pytest.fixture(params=[0, -7, 2**70, 1.5, float("inf"), "héllo", "", True, False, None],
                     ids=repr)
@@ -28,6 +30,7 @@ class TestPrimitives(MaterializerContract):
 
 class TestBytes(MaterializerContract):
     materializer = BytesMaterializer
+    golden_dir = GOLDEN
 
     @pytest.fixture(params=[b"", b"\x00\xff" * 1000])
     def value(self, request):
@@ -36,6 +39,7 @@ class TestBytes(MaterializerContract):
 
 class TestContainers(MaterializerContract):
     materializer = ContainerMaterializer
+    golden_dir = GOLDEN
 
     @pytest.fixture(params=[
         {"a": 1, "b": [1, 2.5, "x", None]},

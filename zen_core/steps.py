@@ -66,6 +66,44 @@ class Step:
     def __repr__(self) -> str:
         return f"<step {self.name}>"
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle a step defined at module level by reference (module, name and options),
+        so a task reaches another process with plain pickle (``ProcessPoolExecutor``). The
+        function itself cannot be pickled by name: the module's attribute is this Step.
+        Steps in ``__main__`` or inside functions pickle by value, which needs cloudpickle."""
+        module, qualname = self.func.__module__, self.func.__qualname__
+        found = _lookup(module, qualname)
+        if module == "__main__" or not (isinstance(found, Step) and found.func is self.func):
+            return super().__reduce_ex__(protocol)
+        options = {k: getattr(self, k) for k in _OPTIONS}
+        return (_step_by_reference, (module, qualname, options))
+
+
+def _lookup(module: str, qualname: str) -> Any:
+    """``module.qualname`` if that module is loaded and has it, else ``None``."""
+    import sys
+
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
+def _step_by_reference(module: str, qualname: str, options: dict[str, Any]) -> Step:
+    """The module-level step ``module.qualname``, or a copy with other ``options``."""
+    import importlib
+
+    importlib.import_module(module)
+    found = _lookup(module, qualname)
+    if not isinstance(found, Step):
+        raise TypeError(f"{module}.{qualname} is not a step here, so a pickled step that "
+                        f"refers to it cannot be loaded")
+    if {k: getattr(found, k) for k in _OPTIONS} == options:
+        return found  # the process's own object: its parsed signature is kept
+    clone = Step(found.func, **options)
+    clone._signature = found._signature
+    return clone
+
 
 @overload
 def step(func: Callable[..., Any]) -> Step: ...

@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -49,20 +49,30 @@ class StagingEntry:
 class ArtifactStore(Component):
     """Base class for artifact stores; subclasses set ``FLAVOR`` and ``Config``.
 
-    Every read and write goes through :attr:`fs`. Subclasses normally only
-    build the filesystem (:meth:`_make_fs`); :meth:`publish` may be overridden
-    where the backend has a cheaper atomic move (local rename, server-side copy).
+    ``Config`` has a ``path``: the root URI, in whatever form the filesystem
+    understands (``memory://zen``, ``ftp://host:2121/zen``, ``s3://bucket/x``).
+    A subclass builds the fsspec filesystem (:meth:`_make_fs`) and the base
+    does everything else through it: URIs map to filesystem paths and back
+    relative to the root, folders are created where the filesystem does not
+    create them, and :meth:`publish` is safe between processes. Override
+    :meth:`publish` only where the backend has a cheaper atomic move (local
+    rename, server-side copy); set ``PROCESS_LOCAL`` for a store whose data
+    only this process can see (``memory://``).
     """
+
+    PROCESS_LOCAL: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.path = self._normalize_root(config.path)
         self._fs: fsspec.AbstractFileSystem | None = None
+        self._made_dirs: set[str] = set()  # folders this process made: each made once
 
     # -- construction -------------------------------------------------------
 
     def _make_fs(self) -> fsspec.AbstractFileSystem:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _make_fs() returning its fsspec filesystem")
 
     @staticmethod
     def _normalize_root(path: str) -> str:
@@ -76,7 +86,7 @@ class ArtifactStore(Component):
 
     def __getstate__(self) -> dict[str, Any]:
         # Filesystems hold sockets and locks; workers rebuild theirs lazily.
-        return {"config": self.config, "path": self.path, "_fs": None}
+        return {"config": self.config, "path": self.path, "_fs": None, "_made_dirs": set()}
 
     # -- layout -------------------------------------------------------------
 
@@ -108,29 +118,83 @@ class ArtifactStore(Component):
         """Normalize a URI for comparison with the root (protocol kept as written)."""
         return uri.rstrip("/")
 
+    # -- URIs and filesystem paths --------------------------------------------
+
+    @property
+    def _root_fs_path(self) -> str:
+        return self.fs._strip_protocol(self.path).rstrip("/") or "/"
+
+    def _fs_path(self, uri: str) -> str:
+        """The filesystem's path of a URI: the part after the root URI goes after the
+        root's path, so hosts, ports and ``memory://name`` roots need no parsing here."""
+        uri = uri.rstrip("/")
+        rel = _relative(uri, self.path)
+        if rel is None:
+            return self.fs._strip_protocol(uri)
+        root = self._root_fs_path
+        return root if not rel else f"{root.rstrip('/')}/{rel}"
+
+    def _as_uri(self, fs_path: str) -> str:
+        """The URI, in the root's own spelling, of a path a listing returned."""
+        rel = _relative(fs_path.rstrip("/"), self._root_fs_path)
+        if rel is None:
+            return self.fs.unstrip_protocol(fs_path)
+        return self.path if not rel else f"{self.path.rstrip('/')}/{rel}"
+
+    def _fresh(self) -> None:
+        """Forget cached listings: other processes publish and prune under the same root."""
+        self.fs.invalidate_cache()
+
     # -- operations ---------------------------------------------------------
 
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
-        return self.fs.open(uri, mode, **kwargs)
+        if mode[0] in "wax":
+            self._make_parent(uri)
+        return self.fs.open(self._fs_path(uri), mode, **kwargs)
 
     def exists(self, uri: str) -> bool:
-        return self.fs.exists(uri)
+        self._fresh()
+        return self.fs.exists(self._fs_path(uri))
 
     def isdir(self, uri: str) -> bool:
-        return self.fs.isdir(uri)
+        self._fresh()
+        return self.fs.isdir(self._fs_path(uri))
 
     def makedirs(self, uri: str) -> None:
-        self.fs.makedirs(uri, exist_ok=True)
+        """Create a folder and its parents. Another process creating them at the same time
+        is fine (some filesystems then fail a step of ``makedirs``: it is tried again)."""
+        path = self._fs_path(uri)
+        for attempt in range(_MAKEDIRS_ATTEMPTS):
+            try:
+                self.fs.makedirs(path, exist_ok=True)
+                break
+            except Exception:
+                self._fresh()
+                if self.fs.isdir(path):
+                    break
+                if attempt == _MAKEDIRS_ATTEMPTS - 1:
+                    raise
+        self._made_dirs.add(uri.rstrip("/"))
+
+    def _make_parent(self, uri: str) -> None:
+        parent = uri.rstrip("/").rsplit("/", 1)[0]
+        if parent not in self._made_dirs and _relative(parent, self.path) is not None:
+            self.makedirs(parent)
 
     def delete(self, uri: str) -> None:
-        if self.fs.exists(uri):
-            self.fs.rm(uri, recursive=True)
+        path = self._fs_path(uri)
+        self._fresh()
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+        gone = uri.rstrip("/")
+        self._made_dirs = {d for d in self._made_dirs if _relative(d, gone) is None}
 
     def list_files(self, uri: str) -> dict[str, int]:
         """``{relative_path: size}`` of every file under a folder URI."""
-        base = self.fs._strip_protocol(uri).rstrip("/")
+        base = self._fs_path(uri).rstrip("/")
+        self._fresh()
         out = {}
-        for path, info in self.fs.find(uri, detail=True).items():
+        for path, info in self.fs.find(base, detail=True).items():
             if info.get("type") == "directory":
                 continue
             rel = path[len(base) + 1 :] if path.startswith(base + "/") else os.path.basename(path)
@@ -139,8 +203,9 @@ class ArtifactStore(Component):
 
     def modified(self, uri: str) -> float | None:
         """When ``uri`` last changed (seconds since the epoch), or ``None`` if unknown."""
+        self._fresh()
         try:
-            return _as_timestamp(self.fs.info(uri).get("mtime"))
+            return _as_timestamp(self.fs.info(self._fs_path(uri)).get("mtime"))
         except FileNotFoundError:
             return None
 
@@ -150,47 +215,81 @@ class ArtifactStore(Component):
     def publish(self, staging_uri: str, content_hash: str) -> str:
         """Move a finished staging folder to its content address; return the final URI.
 
-        Identical content already stored is kept and the staging copy dropped.
-        The generic version copies file by file, which object stores do
-        server-side; a reader never sees the final folder before metadata
-        points at it, so the copy need not be atomic.
+        Safe between processes without locks: files move one by one to paths named
+        by the content hash, so a concurrent publisher of the same content moves the
+        same bytes to the same places, and a file already there with its size is kept
+        (identical content, or a publish cut short earlier). Metadata points at the
+        object only after this returns, so no reader sees it half-published.
         """
         final = self.object_uri(content_hash)
-        if self.fs.exists(final):
-            self.discard_staging(staging_uri)
-            return final
-        self.fs.mv(staging_uri, final, recursive=True)
+        staged = self.list_files(staging_uri)
+        present = self.list_files(final) if staged else {}
+        for rel, size in sorted(staged.items()):
+            if present.get(rel) != size:
+                self._move_file(f"{staging_uri}/{rel}", f"{final}/{rel}", size)
+        if not staged:
+            self.makedirs(final)
+        self.discard_staging(staging_uri)
         return final
+
+    def _move_file(self, source: str, target: str, size: int) -> None:
+        """Move one file into the content address; losing a race to an identical file is fine."""
+        self._make_parent(target)
+        try:
+            self.fs.mv(self._fs_path(source), self._fs_path(target))
+        except Exception:
+            if self._size(target) != size:  # not a concurrent publisher's identical file
+                raise
+
+    def _size(self, uri: str) -> int | None:
+        self._fresh()
+        try:
+            return int(self.fs.info(self._fs_path(uri)).get("size") or 0)
+        except FileNotFoundError:
+            return None
 
     def iter_objects(self) -> Iterator[tuple[str, str]]:
         """``(content_hash, uri)`` of every stored object."""
-        root = self.join(ZEN_DIR, "objects")
+        root = self._fs_path(self.join(ZEN_DIR, "objects"))
+        self._fresh()
         if not self.fs.exists(root):
             return
-        for shard in self.fs.ls(root, detail=False):
-            for obj in self.fs.ls(shard, detail=False):
-                name = obj.rstrip("/").rsplit("/", 1)[-1]
-                yield name, self._as_uri(obj)
+        # listings with detail: their names are full paths on every filesystem (FTP's
+        # plain listing gives bare names)
+        for shard in self.fs.ls(root, detail=True):
+            for obj in self.fs.ls(shard["name"], detail=True):
+                name = obj["name"].rstrip("/").rsplit("/", 1)[-1]
+                yield name, self._as_uri(obj["name"])
 
     def iter_staging(self) -> Iterator[StagingEntry]:
-        root = self.join(ZEN_DIR, "staging")
+        root = self._fs_path(self.join(ZEN_DIR, "staging"))
+        self._fresh()
         if not self.fs.exists(root):
             return
         for info in self.fs.ls(root, detail=True):
             mtime = _as_timestamp(info.get("mtime") or info.get("LastModified"))
             yield StagingEntry.parse(self._as_uri(info["name"]), mtime)
 
-    def _as_uri(self, fs_path: str) -> str:
-        """Turn a path returned by ``fs.ls`` back into a URI in this store's style."""
-        protocol = self.path.split("://", 1)[0] + "://" if "://" in self.path else ""
-        return protocol + fs_path if protocol and not fs_path.startswith(protocol) else fs_path
-
     def to_local(self, uri: str, target: str) -> None:
         """Copy a file or folder from the store to a local path."""
-        if self.fs.isdir(uri):
-            self.fs.get(uri.rstrip("/") + "/", target, recursive=True)
+        path = self._fs_path(uri)
+        if self.isdir(uri):
+            self.fs.get(path.rstrip("/") + "/", target, recursive=True)
         else:
-            self.fs.get(uri, target)
+            self.fs.get(path, target)
+
+
+_MAKEDIRS_ATTEMPTS = 5
+
+
+def _relative(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` (``""`` for the root itself), or ``None`` if outside."""
+    root = root.rstrip("/")
+    if path == root or (not root and path == "/"):
+        return ""
+    if path.startswith(root + "/"):
+        return path[len(root) + 1 :]
+    return None
 
 
 def _as_timestamp(value: Any) -> float | None:

@@ -30,7 +30,6 @@ class LocalArtifactStore(ArtifactStore):
 
     def __init__(self, config: LocalArtifactStoreConfig) -> None:
         super().__init__(config)
-        self._made_dirs: set[str] = set()
         # Emptied staging folders of this process, reused: on many filesystems rmdir
         # costs milliseconds, far more than the rest of saving a small artifact.
         self._spare_staging: list[str] = []
@@ -47,7 +46,7 @@ class LocalArtifactStore(ArtifactStore):
         return LocalFileSystem(auto_mkdir=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**super().__getstate__(), "_made_dirs": set(), "_spare_staging": []}
+        return {**super().__getstate__(), "_spare_staging": []}
 
     def new_staging_uri(self) -> str:
         if self._spare_staging:

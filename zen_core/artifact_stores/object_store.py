@@ -121,6 +121,8 @@ class ObjectStoreArtifactStore(ArtifactStore):
         """The filesystem path ``bucket/key`` of a URI."""
         return self._canonical(uri)[len(self.PROTOCOL) + 3 :]
 
+    _fs_path = _key
+
     @property
     def bucket(self) -> str:
         return self._key(self.path).split("/", 1)[0]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
+    ConfigError,
     RunNameTakenError,
     ZenError,
 )
@@ -94,13 +95,23 @@ class RunDriver:
     # -- the run -----------------------------------------------------------------
 
     def run(self) -> PipelineRun:
+        self._check_stack()
         self._create_run()
         self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
                       steps=len(self.nodes))
+        orchestrator = self.stack.orchestrator
         try:
             with self.progress:
-                self.stack.orchestrator.run(self)
+                orchestrator.run(self)
+            unfinished = self._unfinished()
+            if unfinished:
+                raise ZenError(
+                    f"orchestrator {orchestrator.FLAVOR!r} returned before step(s) "
+                    f"{', '.join(repr(s.name) for s in unfinished)} finished: it must hand "
+                    f"each prepared step to driver.complete or driver.fail. Fix the "
+                    f"orchestrator, or use another one.", orchestrator=orchestrator.FLAVOR)
         except BaseException as exc:
+            self._fail_unfinished(exc)
             self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
                                   error=f"{type(exc).__name__}: {exc}")
             self.log.error("run.failed", run=self.run_record.name, error=f"{type(exc).__name__}: {exc}")
@@ -113,6 +124,31 @@ class RunDriver:
 
         client = Client._for_context(self.context)
         return client.get_pipeline_run(self.run_record.id)
+
+    def _check_stack(self) -> None:
+        """Refuse, before anything is recorded, a stack whose parts cannot work together."""
+        store, orchestrator = self.stack.artifact_store, self.stack.orchestrator
+        if store.PROCESS_LOCAL and orchestrator.RUNS_OUT_OF_PROCESS:
+            raise ConfigError(
+                f"stack {self.stack.name!r}: artifact store {store.FLAVOR!r} ({store.path!r}) "
+                f"keeps its data in this process only, but orchestrator "
+                f"{orchestrator.FLAVOR!r} runs steps in other processes, which would not see "
+                f"it. Fix: give the stack an artifact store other processes reach (e.g. "
+                f"'local', 's3', 'gcs'), or an orchestrator that runs steps in this process "
+                f"(e.g. 'local').", stack=self.stack.name, artifact_store=store.FLAVOR,
+                orchestrator=orchestrator.FLAVOR)
+
+    def _unfinished(self) -> list[StepRun]:
+        return [s for s in self._step_runs.values() if s.status == ExecutionStatus.RUNNING]
+
+    def _fail_unfinished(self, exc: BaseException) -> None:
+        """Steps recorded as running that the orchestrator never finished (a ``prepare``
+        that raised, an interruption) become failed: none stays ``running`` forever."""
+        for step_run in self._unfinished():
+            text = f"the run ended before this step finished: {type(exc).__name__}: {exc}"
+            self.store.fail_step_run(step_run.id, text, time.time())
+            step_run.status = ExecutionStatus.FAILED
+            step_run.error = text
 
     def _create_run(self) -> None:
         """Record the run under a name no other run has: processes that start runs of one
@@ -273,7 +309,7 @@ class RunDriver:
         return qualified_name(mat)
 
 def _detached(av: ArtifactVersion) -> ArtifactVersion:
-    """A copy without its Client, so the task pickles cheaply for remote workers."""
+    """A copy without its Client (and so its database connection), for the task."""
     if av._client is None:
         return av
     import attrs

@@ -7,11 +7,15 @@ orchestrator only schedules: for each node it asks the driver to
 :func:`zen_core.execution.execute_step` on the task wherever it likes (it
 needs only the task: no database connection), and hands the result to
 ``complete`` (or the exception to ``fail``).
+
+:class:`zen_core.testing.OrchestratorContract` checks an orchestrator against
+this: chains, fan-out/fan-in, caching, failures and their rule, and a
+``prepare`` that raises.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from zen_core.components import Component
 
@@ -20,12 +24,24 @@ if TYPE_CHECKING:
 
 
 class Orchestrator(Component):
-    """Base class of orchestrators; subclasses set ``FLAVOR`` and ``Config``."""
+    """Base class of orchestrators; subclasses set ``FLAVOR`` and ``Config``.
+
+    ``RUNS_OUT_OF_PROCESS``: steps execute in other processes (or machines),
+    so the driver refuses a stack whose artifact store is ``PROCESS_LOCAL``.
+    """
+
+    RUNS_OUT_OF_PROCESS: ClassVar[bool] = False
 
     def run(self, driver: RunDriver) -> None:
         """Execute every node of ``driver.nodes`` respecting ``node.upstream``.
 
-        Raise the first step's exception after letting independent steps
-        finish where the engine can; the driver has recorded each failure.
+        Call ``driver.prepare``, ``complete`` and ``fail`` from the thread that
+        called ``run``. When a step fails: hand its exception to ``fail``, never
+        prepare the steps downstream of it, let the steps already running finish
+        (and ``complete`` them), then raise the first step's exception itself.
+        Independent steps not yet started are either not started (local, threads)
+        or run to completion (dask): an orchestrator says which. Return only
+        when every prepared step was completed or failed: the driver marks the
+        ones it was not told about as failed, and fails the run.
         """
         raise NotImplementedError

@@ -21,17 +21,27 @@ component; the user guide's whole example, which needs pandas, numpy and
 scikit-learn, is :mod:`zen_core.testing.guide` and is not imported here.
 """
 
-from zen_core.testing.artifact_stores import ArtifactStoreContract
+from zen_core.testing.artifact_stores import ArtifactStoreContract, MemoryArtifactStore
 from zen_core.testing.concurrency import check_concurrent_pipelines, run_concurrent_pipelines
 from zen_core.testing.isolation import isolate_zen_home, write_stack
 from zen_core.testing.materializers import MaterializerContract, local_store
 from zen_core.testing.metadata_stores import MetadataStoreContract, stored_data
+from zen_core.testing.object_stores import (
+    ObjectStoreContract,
+    ObjectStoreFixtures,
+    write_store_stack,
+)
+from zen_core.testing.orchestrators import OrchestratorContract
 from zen_core.testing.services import free_port, modules_imported_at_startup, service_unavailable
 
 __all__ = [
     "ArtifactStoreContract",
     "MaterializerContract",
+    "MemoryArtifactStore",
     "MetadataStoreContract",
+    "ObjectStoreContract",
+    "ObjectStoreFixtures",
+    "OrchestratorContract",
     "check_concurrent_pipelines",
     "free_port",
     "isolate_zen_home",
@@ -41,4 +51,5 @@ __all__ = [
     "service_unavailable",
     "stored_data",
     "write_stack",
+    "write_store_stack",
 ]

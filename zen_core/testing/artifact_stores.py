@@ -1,22 +1,53 @@
-"""The contract every artifact store passes."""
+"""The contract every artifact store passes, publishing included."""
 
 from __future__ import annotations
 
+import json
 import os
+import traceback
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from zen_core.artifact_stores.base import ArtifactStore
-from zen_core.artifacts.data import load_data, save_data
-from zen_core.errors import IntegrityError
+from zen_core.artifacts.data import StoredData, load_data, save_data
+from zen_core.errors import ArtifactDataMissingError, IntegrityError, MaterializerError
+from zen_core.materializers.base import Materializer
 from zen_core.materializers.builtin import BytesMaterializer
 from zen_core.materializers.registry import MaterializerRegistry
+
+PUBLISHERS = 3  # processes publishing the same content at once
+
+
+@attrs.frozen
+class MemoryArtifactStoreConfig:
+    path: str  # e.g. "memory://zen"
+
+
+class MemoryArtifactStore(ArtifactStore):
+    """Artifacts in this process's memory, for tests: all a store over an fsspec filesystem
+    needs is ``FLAVOR``, ``Config`` and the filesystem."""
+
+    FLAVOR = "memory"
+    Config = MemoryArtifactStoreConfig
+    PROCESS_LOCAL = True  # other processes cannot see this memory
+
+    def _make_fs(self) -> Any:
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        return MemoryFileSystem()
 
 
 class ArtifactStoreContract:
     """What the core needs from an artifact store. Provide an ``artifact_store`` fixture
-    (a fresh, empty root per test)."""
+    (a fresh, empty root per test).
+
+    The store is sent to other processes by pickle, so its class must be importable
+    there (an installed plugin's is); the concurrent-publish test is skipped for a
+    store that declares ``PROCESS_LOCAL``.
+    """
 
     def test_write_read_and_list(self, artifact_store: ArtifactStore) -> None:
         uri = artifact_store.join("user", "a", "b.bin")
@@ -76,6 +107,78 @@ class ArtifactStoreContract:
         with clone.open(clone.join("f.bin"), "rb") as f:
             assert f.read() == b"payload"
 
+    def test_no_parent_folders_are_assumed(self, artifact_store: ArtifactStore) -> None:
+        """FTP, SFTP and WebDAV create no folders on write: the store makes the parents."""
+        deep = artifact_store.join("user", "a", "b", "c", "d.bin")
+        with artifact_store.open(deep, "wb") as f:
+            f.write(b"deep")
+        assert artifact_store.list_files(artifact_store.join("user")) == {"a/b/c/d.bin": 4}
+        stored = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                           label="'nested'")
+        assert artifact_store.list_files(stored.uri) == _sizes(NESTED)
+        assert _load(artifact_store, stored) == NESTED
+
+    def test_listings_give_uris_under_the_root(self, artifact_store: ArtifactStore) -> None:
+        """What listings return maps back to URIs in the root's own spelling (host, port,
+        ``memory://name`` included), so they compare equal to what publish returned."""
+        stored = save_data(artifact_store, BytesMaterializer, b"listed", allow_pickle=False,
+                           label="'l'")
+        assert [uri for _, uri in artifact_store.iter_objects()] == [stored.uri]
+        staging = artifact_store.new_staging_uri()
+        with artifact_store.open(f"{staging}/f", "wb") as f:
+            f.write(b"1")
+        assert staging in [e.uri for e in artifact_store.iter_staging()]
+        assert all(artifact_store.contains(e.uri) for e in artifact_store.iter_staging())
+
+    def test_concurrent_publishers_of_the_same_content(self, artifact_store: ArtifactStore
+                                                       ) -> None:
+        """Processes publishing identical content at once all succeed, and the object is
+        stored once, complete, and loads verified."""
+        if artifact_store.PROCESS_LOCAL:
+            pytest.skip("a process-local store cannot be shared between processes")
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no inherited sockets, locks or threads
+        barrier, results = ctx.Barrier(PUBLISHERS), ctx.Queue()
+        procs = [ctx.Process(target=_publish_in_child,
+                             args=(artifact_store, NESTED, barrier, results))
+                 for _ in range(PUBLISHERS)]
+        for proc in procs:
+            proc.start()
+        try:
+            outcomes = [results.get(timeout=120) for _ in procs]
+        finally:
+            for proc in procs:
+                proc.join(timeout=30)
+        errors = [o[1] for o in outcomes if o[0] == "error"]
+        assert not errors, "a concurrent publisher failed:\n" + "\n".join(errors)
+        stored = {o[1].uri for o in outcomes}
+        assert len(stored) == 1, stored
+        first = outcomes[0][1]
+        assert artifact_store.list_files(first.uri) == _sizes(NESTED)  # complete, nothing more
+        assert [uri for _, uri in artifact_store.iter_objects()] == [first.uri]
+        assert _load(artifact_store, first) == NESTED
+        _assert_no_staged_data(artifact_store)
+
+    def test_a_failing_save_leaves_nothing(self, artifact_store: ArtifactStore) -> None:
+        class Exploding(BytesMaterializer):
+            def extract_metadata(self, data: Any) -> dict[str, Any]:
+                raise RuntimeError("boom")
+
+        with pytest.raises(MaterializerError, match="'doomed'.*boom"):
+            save_data(artifact_store, Exploding, b"x" * 100, allow_pickle=False, label="'doomed'")
+        assert artifact_store.list_files(artifact_store.path) == {}
+
+    def test_missing_data_names_the_artifact(self, artifact_store: ArtifactStore) -> None:
+        stored = save_data(artifact_store, BytesMaterializer, b"gone", allow_pickle=False,
+                           label="'gone'")
+        artifact_store.delete(stored.uri)
+        registry = MaterializerRegistry([("t", BytesMaterializer)])
+        with pytest.raises(ArtifactDataMissingError, match=r"'gone'.*missing"):
+            load_data(artifact_store, registry, uri=stored.uri, materializer=stored.materializer,
+                      type_path=stored.type, files=stored.files, allow_pickle=False,
+                      label="'gone'")
+
     def test_delete_and_to_local(self, artifact_store: ArtifactStore, tmp_path: Path) -> None:
         folder = artifact_store.join("dir")
         for rel in ("a.txt", "sub/b.txt"):
@@ -86,6 +189,53 @@ class ArtifactStoreContract:
         assert (target / "sub" / "b.txt").read_text() == "sub/b.txt"
         artifact_store.delete(folder)
         assert not artifact_store.exists(f"{folder}/a.txt")
+
+
+class FilesMaterializer(Materializer):
+    """``{relative_path: bytes}`` as those files (nested folders included), to publish
+    more than one file; an index lists them."""
+
+    ASSOCIATED_TYPES = (dict,)
+
+    def save(self, data: dict[str, bytes]) -> None:
+        for rel, content in data.items():
+            with self.open(rel, "wb") as f:
+                f.write(content)
+        with self.open("index.json", "w") as f:
+            json.dump(sorted(data), f)
+
+    def load(self, data_type: type) -> dict[str, bytes]:
+        with self.open("index.json", "r") as f:
+            names = json.load(f)
+        out = {}
+        for rel in names:
+            with self.open(rel, "rb") as f:
+                out[rel] = f.read()
+        return out
+
+
+NESTED = {"top.bin": b"t" * 3000, "a/mid.bin": b"m" * 2000, "a/b/c/leaf.bin": b"l" * 1000}
+
+
+def _sizes(files: dict[str, bytes]) -> dict[str, int]:
+    return {**{rel: len(v) for rel, v in files.items()},
+            "index.json": len(json.dumps(sorted(files)))}
+
+
+def _load(store: ArtifactStore, stored: StoredData) -> Any:
+    registry = MaterializerRegistry([("t", FilesMaterializer)])
+    return load_data(store, registry, uri=stored.uri, materializer=stored.materializer,
+                     type_path=stored.type, files=stored.files, allow_pickle=False, label="'t'")
+
+
+def _publish_in_child(store: ArtifactStore, files: dict[str, bytes], barrier: Any,
+                      results: Any) -> None:
+    try:
+        barrier.wait(timeout=60)  # all publish at the same moment
+        stored = save_data(store, FilesMaterializer, files, allow_pickle=False, label="'race'")
+        results.put(("ok", stored))
+    except BaseException as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
 
 
 def _assert_no_staged_data(store: ArtifactStore) -> None:

@@ -1,8 +1,11 @@
-"""The contract every materializer passes: round trip, integrity, confinement, errors."""
+"""The contract every materializer passes: round trip, integrity, confinement, errors,
+and (opted into with ``golden_dir``) a stored format that changes only with ``VERSION``."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import pytest
 from zen_core.artifact_stores.base import ArtifactStore
 from zen_core.artifacts.data import StoredData, load_data, save_data
 from zen_core.errors import ArtifactDataMissingError, IntegrityError, MaterializerError
-from zen_core.materializers.base import Materializer
+from zen_core.materializers.base import Materializer, qualified_name
 from zen_core.materializers.registry import MaterializerRegistry
 
 
@@ -19,6 +22,17 @@ def local_store(path: Path) -> ArtifactStore:
     from zen_core.artifact_stores.local import LocalArtifactStore, LocalArtifactStoreConfig
 
     return LocalArtifactStore(LocalArtifactStoreConfig(str(path)))
+
+
+UPDATE_GOLDEN = "ZEN_UPDATE_GOLDEN"  # =1: write golden files instead of checking them
+
+
+def _golden_name(materializer: type[Materializer], request: Any) -> str:
+    """``<module.Class>-v<VERSION>[-<value id>].json``, safe as a file name."""
+    callspec = getattr(request.node, "callspec", None)
+    case = f"-{callspec.id}" if callspec is not None else ""
+    name = f"{qualified_name(materializer)}-v{materializer.VERSION}{case}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".json"
 
 
 # -- materializers --------------------------------------------------------------------------
@@ -30,10 +44,17 @@ class MaterializerContract:
     Provide ``materializer`` (the class) and a ``value`` fixture; override
     ``assert_same`` where ``==`` is not the right comparison, and
     ``artifact_store`` to run against another store.
+
+    Set ``golden_dir`` (a folder beside your tests) to pin the stored format: each
+    value's data files (names, sizes, content hashes; not visualizations) must match
+    a golden file named after the materializer, its ``VERSION`` and the value, so a
+    format change without a ``VERSION`` bump fails. Write missing golden files with
+    ``ZEN_UPDATE_GOLDEN=1 pytest ...`` and commit them.
     """
 
     materializer: type[Materializer]
     allow_pickle: bool = False
+    golden_dir: Path | str | None = None
 
     @pytest.fixture
     def artifact_store(self, tmp_path: Path) -> ArtifactStore:
@@ -114,6 +135,35 @@ class MaterializerContract:
         with pytest.raises((ArtifactDataMissingError, MaterializerError)) as info:
             self._load(artifact_store, stored, type(value))
         assert "'contract'" in str(info.value)
+
+    def test_stored_format_matches_the_golden_file(self, artifact_store: ArtifactStore,
+                                                   value: Any, request: Any) -> None:
+        if self.golden_dir is None:
+            pytest.skip("no golden_dir: the stored format is not pinned")
+        stored = self._save(artifact_store, value)
+        shown = {uri[len(stored.uri) + 1 :] for uri in stored.visualizations}
+        found = {"materializer": qualified_name(self.materializer),
+                 "version": str(self.materializer.VERSION),
+                 "files": {rel: list(entry) for rel, entry in sorted(stored.files.items())
+                           if rel not in shown}}
+        path = Path(self.golden_dir) / _golden_name(self.materializer, request)
+        if os.environ.get(UPDATE_GOLDEN) == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+            return
+        if not path.exists():
+            pytest.fail(f"no golden file {path} for {found['materializer']} VERSION "
+                        f"{found['version']}: write it with `{UPDATE_GOLDEN}=1 pytest "
+                        f"{request.node.nodeid}` and commit it")
+        golden = json.loads(path.read_text())
+        if golden["files"] != found["files"]:
+            pytest.fail(
+                f"{found['materializer']} stores this value differently than its golden file "
+                f"{path} records for VERSION {found['version']}: {golden['files']} before, "
+                f"{found['files']} now. A changed format needs a new VERSION (it enters the "
+                f"cache key, so outputs in the old format are not reused). Fix: restore the "
+                f"format, or bump VERSION, keep load() reading the old one, and write the new "
+                f"golden file with `{UPDATE_GOLDEN}=1 pytest {request.node.nodeid}`")
 
     def test_failing_save_leaves_nothing(self, artifact_store: ArtifactStore, value: Any) -> None:
         class Exploding(self.materializer):  # type: ignore[name-defined, misc]

@@ -1,6 +1,7 @@
 """zen-fraction runs the same materializer contract as every plugin."""
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from zen_fraction import FractionMaterializer
@@ -10,6 +11,7 @@ from zen_core.testing import MaterializerContract
 
 class TestFractionMaterializer(MaterializerContract):
     materializer = FractionMaterializer
+    golden_dir = Path(__file__).parent / "golden"  # the stored format, pinned per VERSION
 
     @pytest.fixture(params=[Fraction(22, 7), Fraction(-3, 4), Fraction(5), Fraction(1, 10**30)],
                     ids=str)

@@ -79,6 +79,7 @@ class DaskOrchestrator(Orchestrator):
 
     FLAVOR = "dask"
     Config = DaskOrchestratorConfig
+    RUNS_OUT_OF_PROCESS = True  # workers are other processes, usually other machines
 
     def __init__(self, config: DaskOrchestratorConfig) -> None:
         super().__init__(config)

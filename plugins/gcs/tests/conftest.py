@@ -1,4 +1,5 @@
-"""A gcp-storage-emulator on 127.0.0.1 for the whole session, and stores/stacks on fresh prefixes."""
+"""A gcp-storage-emulator on 127.0.0.1 for the whole session, and store tables on fresh
+prefixes."""
 
 from __future__ import annotations
 
@@ -29,35 +30,11 @@ def gcs_endpoint():
     server.stop()
 
 
-def gcs_options(endpoint: str, prefix: str | None = None, **extra) -> dict:
-    return {"path": f"gs://{BUCKET}/{prefix or uuid.uuid4().hex}", "endpoint_url": endpoint,
-            "token": "anon", "project": "zen-test", "retries": 2, **extra}
-
-
 @pytest.fixture
-def gcs_store(gcs_endpoint):
-    from zen_gcs import GCSArtifactStore, GCSArtifactStoreConfig
-
-    return GCSArtifactStore(GCSArtifactStoreConfig(**gcs_options(gcs_endpoint)))
-
-
-def write_stack(zen_home, endpoint: str, **extra) -> str:
-    """Make a GCS stack the active one in ``$ZEN_HOME/config.toml``; return its root URI."""
-    opts = gcs_options(endpoint, **extra)
-    zen_core.testing.write_stack(
-        zen_home, "cloud", artifact_store={"flavor": "gcs", **opts},
-        metadata_store={"flavor": "sqlite", "path": str(zen_home / "zen.db")})
-    return opts["path"]
-
-
-@pytest.fixture
-def make_gcs_stack(zen_home, gcs_endpoint):
-    """``make(**options)``: write an active GCS stack with these store options; returns
-    the root URI."""
-    return lambda **extra: write_stack(zen_home, extra.pop("endpoint_url", gcs_endpoint), **extra)
-
-
-@pytest.fixture
-def gcs_stack(make_gcs_stack):
-    """The active stack stores artifacts on GCS (metadata in SQLite); yields the root URI."""
-    return make_gcs_stack()
+def store_options(gcs_endpoint):
+    """``options(**overrides)``: a GCS store's config table on a fresh prefix of the bucket
+    (what zen_core.testing's ObjectStoreContract and ObjectStoreFixtures build on)."""
+    return lambda **overrides: {
+        "flavor": "gcs", "path": f"gs://{BUCKET}/{uuid.uuid4().hex}",
+        "endpoint_url": gcs_endpoint, "token": "anon", "project": "zen-test", "retries": 2,
+        **overrides}

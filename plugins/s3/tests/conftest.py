@@ -1,4 +1,4 @@
-"""A moto S3 server on 127.0.0.1 for the whole session, and stores/stacks on fresh prefixes."""
+"""A moto S3 server on 127.0.0.1 for the whole session, and store tables on fresh prefixes."""
 
 from __future__ import annotations
 
@@ -36,35 +36,10 @@ def s3_endpoint():
     server.stop()
 
 
-def s3_options(endpoint: str, prefix: str | None = None, **extra) -> dict:
-    return {"path": f"s3://{BUCKET}/{prefix or uuid.uuid4().hex}", "endpoint_url": endpoint,
-            "key": KEY, "secret": SECRET, "region": "us-east-1", **extra}
-
-
 @pytest.fixture
-def s3_store(s3_endpoint):
-    from zen_s3 import S3ArtifactStore, S3ArtifactStoreConfig
-
-    return S3ArtifactStore(S3ArtifactStoreConfig(**s3_options(s3_endpoint)))
-
-
-def write_stack(zen_home, endpoint: str, **extra) -> str:
-    """Make a S3 stack the active one in ``$ZEN_HOME/config.toml``; return its root URI."""
-    opts = s3_options(endpoint, **extra)
-    zen_core.testing.write_stack(
-        zen_home, "cloud", artifact_store={"flavor": "s3", **opts},
-        metadata_store={"flavor": "sqlite", "path": str(zen_home / "zen.db")})
-    return opts["path"]
-
-
-@pytest.fixture
-def make_s3_stack(zen_home, s3_endpoint):
-    """``make(**options)``: write an active S3 stack with these store options; returns
-    the root URI."""
-    return lambda **extra: write_stack(zen_home, extra.pop("endpoint_url", s3_endpoint), **extra)
-
-
-@pytest.fixture
-def s3_stack(make_s3_stack):
-    """The active stack stores artifacts on S3 (metadata in SQLite); yields the root URI."""
-    return make_s3_stack()
+def store_options(s3_endpoint):
+    """``options(**overrides)``: an S3 store's config table on a fresh prefix of the bucket
+    (what zen_core.testing's ObjectStoreContract and ObjectStoreFixtures build on)."""
+    return lambda **overrides: {
+        "flavor": "s3", "path": f"s3://{BUCKET}/{uuid.uuid4().hex}", "endpoint_url": s3_endpoint,
+        "key": KEY, "secret": SECRET, "region": "us-east-1", **overrides}

@@ -1,4 +1,8 @@
-"""Failures name the store, the URI and the cause, record nothing, and never print secrets."""
+"""Credentials and permissions, against a moto server that checks them (IAM).
+
+(Missing buckets, unreachable endpoints, masked secrets and config errors are in the
+object store contract.)
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,8 @@ import pytest
 
 from zen_core import pipeline, save_artifact, step
 from zen_core.client import Client
-from zen_core.errors import ConfigError, StoreError
-from zen_core.testing import free_port, service_unavailable
-
-SECRET = "zen-test-secret-value"
+from zen_core.errors import StoreError
+from zen_core.testing import ObjectStoreFixtures, free_port, service_unavailable
 
 
 @step(enable_cache=False)
@@ -31,63 +33,6 @@ def one_step():
 
 def _nothing_recorded() -> None:
     assert Client().list_artifact_versions() == []
-
-
-def test_missing_bucket(make_s3_stack):
-    make_s3_stack(path="s3://no-such-bucket/zen")
-    with pytest.raises(StoreError) as info:
-        save_artifact(b"data", name="blob")
-    msg = str(info.value)
-    assert "S3 artifact store 's3://no-such-bucket/zen'" in msg
-    assert "s3://no-such-bucket/zen/.zen/staging/" in msg  # the URI
-    assert "bucket 'no-such-bucket' does not exist" in msg and "Fix:" in msg
-    assert info.value.reason == "bucket"
-    _nothing_recorded()
-
-
-def test_missing_bucket_fails_the_run_and_records_no_artifact(make_s3_stack):
-    make_s3_stack(path="s3://no-such-bucket/zen")
-    with pytest.raises(StoreError, match=r"no-such-bucket.*does not exist"):
-        one_step()
-    [run] = Client().list_pipeline_runs()
-    assert run.status == "failed"
-    _nothing_recorded()
-
-
-def test_unreachable_endpoint_fails_fast_with_a_clear_error(make_s3_stack):
-    make_s3_stack(endpoint_url=f"http://127.0.0.1:{free_port()}", retries=1,
-                  connect_timeout=1.0)
-    with pytest.raises(StoreError) as info:
-        save_artifact(b"data", name="blob")
-    msg = str(info.value)
-    assert info.value.reason == "unreachable"
-    assert "S3 artifact store 's3://zen-test/" in msg and "could not write" in msg
-    assert "http://127.0.0.1:" in msg and "retries = 1" in msg
-    assert SECRET not in msg
-
-
-def test_describe_masks_secrets(s3_stack):
-    described = Client().active_stack.describe()["artifact_store"]
-    assert described["flavor"] == "s3" and described["path"] == s3_stack
-    assert described["key"] == described["secret"] == "***"
-    assert SECRET not in json.dumps(described)
-
-
-@pytest.mark.parametrize("options, fragment", [
-    ({"path": "my-bucket/zen"}, "my-bucket/zen' is not an S3 URI"),
-    ({"path": "gs://bucket/zen"}, "is not an S3 URI. Fix: write s3://BUCKET"),
-    ({"block_size": 1024}, "block_size = 1024 is below S3's minimum"),
-    ({"retries": 0}, "retries = 0 must be greater than 0"),
-    ({"colour": "blue"}, "unknown key(s) 'colour'"),
-])
-def test_config_errors_name_file_key_and_value(make_s3_stack, zen_home, options, fragment):
-    make_s3_stack(**options)
-    with pytest.raises(ConfigError) as info:
-        Client().active_stack  # noqa: B018
-    msg = str(info.value)
-    assert fragment in msg
-    assert str(zen_home / "config.toml") in msg and "stacks.cloud.artifact_store" in msg
-    assert SECRET not in msg
 
 
 # -- a moto server that checks credentials (IAM), in its own process ------------------------
@@ -138,42 +83,43 @@ def locked_s3():
         proc.wait(timeout=30)
 
 
-def test_wrong_credentials(make_s3_stack, locked_s3):
-    endpoint, key, _ = locked_s3
-    make_s3_stack(endpoint_url=endpoint, path="s3://locked/zen", key=key,
-                  secret="definitely-wrong-secret")
-    with pytest.raises(StoreError) as info:
-        save_artifact(b"data", name="blob")
-    msg = str(info.value)
-    assert info.value.reason == "credentials"
-    assert "S3 artifact store 's3://locked/zen'" in msg and "SignatureDoesNotMatch" not in msg \
-        or "signature" in msg.lower()
-    assert "the credentials were rejected" in msg and "AWS_ACCESS_KEY_ID" in msg
-    assert "definitely-wrong-secret" not in msg
-    _nothing_recorded()
+class TestCredentials(ObjectStoreFixtures):
+    """Stacks on the IAM-checking server (fixture ``locked_s3``)."""
 
+    def test_wrong_credentials(self, make_stack, locked_s3):
+        endpoint, key, _ = locked_s3
+        make_stack(endpoint_url=endpoint, path="s3://locked/zen", key=key,
+                   secret="definitely-wrong-secret")
+        with pytest.raises(StoreError) as info:
+            save_artifact(b"data", name="blob")
+        msg = str(info.value)
+        assert info.value.reason == "credentials"
+        assert "S3 artifact store 's3://locked/zen'" in msg and "SignatureDoesNotMatch" not in msg \
+            or "signature" in msg.lower()
+        assert "the credentials were rejected" in msg and "AWS_ACCESS_KEY_ID" in msg
+        assert "definitely-wrong-secret" not in msg
+        _nothing_recorded()
 
-def test_unknown_access_key(make_s3_stack, locked_s3):
-    endpoint, _, _ = locked_s3
-    make_s3_stack(endpoint_url=endpoint, path="s3://locked/zen", key="AKIANOTAKEY",
-                  secret="whatever-secret")
-    with pytest.raises(StoreError, match=r"Access Key Id you provided does not exist.*"
-                                         r"the credentials were rejected") as info:
-        save_artifact(b"data", name="blob")
-    assert "whatever-secret" not in str(info.value)
+    def test_unknown_access_key(self, make_stack, locked_s3):
+        endpoint, _, _ = locked_s3
+        make_stack(endpoint_url=endpoint, path="s3://locked/zen", key="AKIANOTAKEY",
+                   secret="whatever-secret")
+        with pytest.raises(StoreError, match=r"Access Key Id you provided does not exist.*"
+                                             r"the credentials were rejected") as info:
+            save_artifact(b"data", name="blob")
+        assert "whatever-secret" not in str(info.value)
 
-
-def test_permission_denied_on_write(make_s3_stack, locked_s3):
-    endpoint, key, secret = locked_s3
-    make_s3_stack(endpoint_url=endpoint, path="s3://locked/zen", key=key, secret=secret)
-    with pytest.raises(StoreError) as info:
-        one_step()
-    msg = str(info.value)
-    assert info.value.reason == "denied"
-    assert "S3 artifact store 's3://locked/zen'" in msg and "could not write" in msg
-    assert "s3://locked/zen/.zen/staging/" in msg and "Access Denied" in msg
-    assert "may not write under 's3://locked/zen'" in msg
-    assert secret not in msg
-    _nothing_recorded()
-    # reading is allowed: the store still lists (nothing)
-    assert Client().active_stack.artifact_store.list_files("s3://locked/zen") == {}
+    def test_permission_denied_on_write(self, make_stack, locked_s3):
+        endpoint, key, secret = locked_s3
+        make_stack(endpoint_url=endpoint, path="s3://locked/zen", key=key, secret=secret)
+        with pytest.raises(StoreError) as info:
+            one_step()
+        msg = str(info.value)
+        assert info.value.reason == "denied"
+        assert "S3 artifact store 's3://locked/zen'" in msg and "could not write" in msg
+        assert "s3://locked/zen/.zen/staging/" in msg and "Access Denied" in msg
+        assert "may not write under 's3://locked/zen'" in msg
+        assert secret not in msg
+        _nothing_recorded()
+        # reading is allowed: the store still lists (nothing)
+        assert Client().active_stack.artifact_store.list_files("s3://locked/zen") == {}
