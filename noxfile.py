@@ -1,4 +1,5 @@
-"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench, lock.
+"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench,
+build, lock.
 
 Every session installs third-party packages under ``test-constraints.txt``, the
 checked-in lock, so a fresh machine gets the versions of the last green run.
@@ -85,7 +86,7 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     _install(session, *TOOLS)
-    session.run("ruff", "check", "zen_core", "tests", "plugins", "benchmarks", "examples")
+    session.run("ruff", "check", "zen_core", "tests", "plugins", "benchmarks", "examples", "tools")
 
 
 @nox.session
@@ -95,6 +96,13 @@ def bench(session: nox.Session) -> None:
     scripts = session.posargs or sorted(glob.glob("benchmarks/bench_*.py"))
     for script in scripts:
         session.run("python", script)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """An sdist and a wheel of the core and of each plugin in dist/, checked (tools/dists.py)."""
+    _install(session, "build", "twine", "setuptools")  # the locked versions the tests build with
+    session.run("python", "tools/dists.py", "--outdir", "dist", *session.posargs)
 
 
 @nox.session
