@@ -77,10 +77,11 @@ def tests_core(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the quickstart on the embedded default stack (in a throwaway ZEN_HOME)."""
+    """``zen quickstart`` on the embedded default stack, in a ZEN_HOME kept under .nox/demo."""
     _install(session, "-e", ".")
     home = os.path.join(session.create_tmp(), "zen_home")
-    session.run("python", "examples/quickstart.py", env={"ZEN_HOME": home, "ZEN_LOG_LEVEL": "info"})
+    session.run("zen", "quickstart", env={"ZEN_HOME": home, "ZEN_LOG_LEVEL": "info"})
+    session.log(f"zen is installed in {session.bin}: `. {session.bin}/activate` to run the above")
 
 
 @nox.session

@@ -153,6 +153,17 @@ def plugins_list(as_json: bool) -> None:
     _table(rows, ["PLUGIN", "DISTRIBUTION", "VERSION", "PROVIDES"])
 
 
+# -- quickstart ---------------------------------------------------------------------------
+
+
+@cli.command()
+def quickstart() -> None:
+    """Run a small training pipeline on the active stack and show where to look at it."""
+    from zen_core.quickstart import main as run_quickstart
+
+    run_quickstart(click.echo)
+
+
 # -- runs --------------------------------------------------------------------------------
 
 
