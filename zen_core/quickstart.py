@@ -74,8 +74,7 @@ def main(echo: Callable[[str], None] = print) -> None:
 
     home = client.config.home.resolve()
     zen = _zen_command(home)
-    echo(f"\nStored on stack {client.active_stack.name!r} (ZEN_HOME is {home})."
-         f" Look at it:")
+    echo(f"\nStored on stack {client.active_stack.name!r} (ZEN_HOME is {home}). Look at it:")
     for command in ("stack describe", "run list", f"run show {run.id}", "artifact list",
                     "artifact lineage test_error"):
         echo(f"  {zen} {command}")
