@@ -10,6 +10,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from zen_core.testing import service_unavailable
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "test-constraints.txt"
 
@@ -36,6 +38,19 @@ def built_dists(tmp_path_factory) -> BuiltDists:
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "dists.py"), "--outdir", str(folder)],
                           capture_output=True, text=True)
     return BuiltDists(folder, done.returncode, done.stdout + done.stderr)
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory) -> None:
+    """Skip (fail under CI=true) where pip cannot fetch third-party packages: installing
+    like a user takes everything but this repository's wheels from the configured index
+    or pip's cache."""
+    probe = [sys.executable, "-m", "pip", "download", "--no-deps", "--constraint", str(LOCK),
+             "--dest", str(tmp_path_factory.mktemp("probe")), "setuptools"]
+    done = subprocess.run(probe, capture_output=True, text=True)
+    if done.returncode:
+        service_unavailable(f"pip cannot fetch packages from the configured index or cache "
+                            f"({' '.join(probe[1:])}):\n{done.stdout[-1000:]}{done.stderr[-1000:]}")
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 import zen_core
-from zen_core.testing import service_unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,12 +94,7 @@ class UserVenv:
         """Its third-party requirements from the index (locked), then the wheel alone."""
         third_party = [r for r in _requirements(wheel) if not r.startswith("zen-")]
         if third_party:
-            done = subprocess.run([sys.executable, "-m", "pip", "--python", str(self.python),
-                                   "install", *third_party], env=self.env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
-            if done.returncode:
-                service_unavailable(f"cannot install {third_party} from the configured package "
-                                    f"index or cache:\n{done.stdout[-2000:]}")
+            self.pip("install", *third_party)
         self.pip("install", "--no-index", str(wheel))
 
 
@@ -119,7 +113,8 @@ def _requirements(wheel: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_core_alone_then_zen_pandas_then_without_it(built_dists, user_environ, tmp_path):
+def test_core_alone_then_zen_pandas_then_without_it(built_dists, package_index, user_environ,
+                                                     tmp_path):
     env = user_environ(tmp_path / "user-data", tmp_path / "venv")
     env["ZEN_HOME"] = str(tmp_path / "zen_home")
     user = UserVenv(tmp_path / "venv", env)

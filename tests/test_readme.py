@@ -84,7 +84,7 @@ def test_the_user_guide_names_the_readme_install_commands():
 
 
 @pytest.mark.slow
-def test_the_readme_works_top_to_bottom(built_dists, user_environ, tmp_path):
+def test_the_readme_works_top_to_bottom(built_dists, package_index, user_environ, tmp_path):
     assert built_dists.returncode == 0, built_dists.output
     checkout = tmp_path / "checkout"
     shutil.copytree(ROOT, checkout, symlinks=True, ignore=IGNORED)
