@@ -1,5 +1,5 @@
-"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench, lock,
-and screenshots (by hand: regenerates the dashboard pictures in docs/img).
+"""Sessions: tests (core + every plugin, one venv), tests-core (no plugin), demo, lint, bench,
+build, lock, and screenshots (by hand: regenerates the dashboard pictures in docs/img).
 
 Every session installs third-party packages under ``test-constraints.txt``, the
 checked-in lock, so a fresh machine gets the versions of the last green run.
@@ -83,16 +83,17 @@ def tests_core(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the quickstart on the embedded default stack (in a throwaway ZEN_HOME)."""
+    """``zen quickstart`` on the embedded default stack, in a ZEN_HOME kept under .nox/demo."""
     _install(session, "-e", ".")
     home = os.path.join(session.create_tmp(), "zen_home")
-    session.run("python", "examples/quickstart.py", env={"ZEN_HOME": home, "ZEN_LOG_LEVEL": "info"})
+    session.run("zen", "quickstart", env={"ZEN_HOME": home, "ZEN_LOG_LEVEL": "info"})
+    session.log(f"zen is installed in {session.bin}: `. {session.bin}/activate` to run the above")
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     _install(session, *TOOLS)
-    session.run("ruff", "check", "zen_core", "tests", "plugins", "benchmarks", "examples")
+    session.run("ruff", "check", "zen_core", "tests", "plugins", "benchmarks", "examples", "tools")
 
 
 @nox.session
@@ -111,6 +112,13 @@ def screenshots(session: nox.Session) -> None:
     _install(session, "-e", ".[test]", "-e", "plugins/dashboard[test]", "-e", "plugins/pandas")
     session.run("pytest", "-q", "plugins/dashboard/tests/test_dashboard_browser.py",
                 env={"ZEN_DASHBOARD_SCREENSHOTS": os.path.abspath("docs/img"), "CI": "true"})
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """An sdist and a wheel of the core and of each plugin in dist/, checked (tools/dists.py)."""
+    _install(session, "build", "twine", "setuptools")  # the locked versions the tests build with
+    session.run("python", "tools/dists.py", "--outdir", "dist", *session.posargs)
 
 
 @nox.session

@@ -95,3 +95,8 @@ def test_every_face_exports_what_it_lists(face):
     module = importlib.import_module(face)
     missing = [name for name in module.__all__ if not hasattr(module, name)]
     assert missing == []
+
+
+def test_the_version_policy_names_every_public_face():
+    policy = (ROOT / "docs" / "versioning.md").read_text()
+    assert [face for face in PUBLIC_FACES if f"`{face}`" not in policy] == []

@@ -190,6 +190,17 @@ def plugins_list(as_json: bool) -> None:
         click.echo(f"config: {config_error}")
 
 
+# -- quickstart ---------------------------------------------------------------------------
+
+
+@cli.command()
+def quickstart() -> None:
+    """Run a small training pipeline on the active stack and show where to look at it."""
+    from zen_core.quickstart import main as run_quickstart
+
+    run_quickstart(click.echo)
+
+
 # -- runs --------------------------------------------------------------------------------
 
 
