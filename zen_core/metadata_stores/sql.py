@@ -23,6 +23,7 @@ import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
 from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
+from zen_core.naming import is_number, validate_version
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
 
@@ -431,10 +432,16 @@ class SQLMetadataStore(MetadataStore):
                 "RETURNING last_number",
                 (new.name,),
             )
-            version = str(cur.fetchone()[0])
+            number = int(cur.fetchone()[0])
+            if number == 1:  # a new name, or its counter row was lost: count on from the versions
+                number = self._highest_number(cur, new.name) + 1
+                if number > 1:
+                    cur.execute("UPDATE artifact_names SET last_number = ? WHERE name = ?",
+                                (number, new.name))
+            version = str(number)
         else:
-            version = new.version
-            if version.isdigit():  # a pinned number still counts for the automatic ones
+            version = validate_version(new.version, new.name)
+            if is_number(version):  # a pinned number still counts for the automatic ones
                 cur.execute(
                     "INSERT INTO artifact_names (name, last_number) VALUES (?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET last_number = CASE WHEN "
@@ -461,6 +468,12 @@ class SQLMetadataStore(MetadataStore):
             raise
         av.seq = int(cur.fetchone()[0])
         return av
+
+    def _highest_number(self, cur: Any, name: str) -> int:
+        """The highest numeric version ``name`` has (0: none); read only for a name's first
+        automatic number, so a deleted counter row heals instead of blocking the name."""
+        cur.execute("SELECT version FROM artifact_versions WHERE name = ?", (name,))
+        return max((int(v) for (v,) in cur.fetchall() if is_number(v)), default=0)
 
     def create_artifact_version(self, new: NewArtifactVersion) -> ArtifactVersion:
         with self._write() as cur:
