@@ -150,7 +150,8 @@ class Client:
 
         return load_data(self.active_stack.artifact_store, self.materializers, uri=av.uri,
                          materializer=av.materializer, type_path=av.type, files=av.files,
-                         allow_pickle=self.config.allow_pickle, label=av.label)
+                         allow_pickle=self.config.allow_pickle, label=av.label,
+                         content_hash=av.content_hash)
 
     def _get_step_run_or_none(self, step_run_id: str) -> StepRun | None:
         return self._bind(self._store.get_step_run(step_run_id))

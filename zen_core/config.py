@@ -102,6 +102,8 @@ class ZenConfig:
     plugins: Mapping[str, Mapping[str, Any]]
     sources: tuple[str, ...]
     active_source: str  # where active_stack came from ("ZEN_STACK", a file, or "default")
+    # Modules whose classes a stored record may name and zen_core may import to load it.
+    trusted_modules: tuple[str, ...] = ()
 
     def stack(self, name: str | None = None) -> StackSpec:
         name = name or self.active_stack
@@ -153,6 +155,7 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
 
     active: tuple[str, str] = ("default", "default")
     allow_pickle = True
+    trusted: tuple[str, ...] = ()
     stacks: dict[str, StackSpec] = {"default": default_stack(home)}
     materializers: dict[str, str] = {}
     plugins: dict[str, dict[str, Any]] = {}
@@ -168,6 +171,8 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
             active = (_expect(data["active_stack"], str, src, "active_stack"), src)
         if "allow_pickle" in data:
             allow_pickle = _expect(data["allow_pickle"], bool, src, "allow_pickle")
+        if "trusted_modules" in data:
+            trusted = _module_names(data["trusted_modules"], src)
         for name, table in _expect(data.get("stacks", {}), dict, src, "stacks").items():
             stacks[name] = _parse_stack(name, table, src, path.parent, home, stacks.get(name))
         for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
@@ -179,7 +184,21 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     if env_stack:
         active = (env_stack, "ZEN_STACK")
     return ZenConfig(home, active[0], allow_pickle, stacks, materializers, plugins,
-                     tuple(sources), active[1])
+                     tuple(sources), active[1], trusted)
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _module_names(value: Any, src: str) -> tuple[str, ...]:
+    names = _expect(value, list, src, "trusted_modules")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not _MODULE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{src}: trusted_modules[{i}] = {name!r} is not a module name. Fix: list "
+                f"importable module or package names, e.g. trusted_modules = [\"my_project\"].",
+                source=src, key_path=f"trusted_modules[{i}]")
+    return tuple(names)
 
 
 def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) -> Any:
@@ -269,7 +288,8 @@ def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], src: str, pre
 
 def _expect(value: Any, typ: type, src: str, key_path: str) -> Any:
     if not isinstance(value, typ):
-        kind = {dict: "a table", str: "a string", bool: "true or false"}.get(typ, typ.__name__)
+        kind = {dict: "a table", str: "a string", bool: "true or false",
+                list: "a list"}.get(typ, typ.__name__)
         shown = mask_secrets(value, key_path.rsplit(".", 1)[-1])
         raise ConfigError(f"{src}: {key_path} = {shown!r} must be {kind}.",
                           source=src, key_path=key_path)

@@ -39,7 +39,8 @@ class RunContext:
         config = config if config is not None else load_config()
         pm = plugin_manager or get_plugin_manager()
         stack = get_stack(config, stack_name, pm=pm)
-        return cls(config, pm, stack, get_registry(config.materializers, pm))
+        return cls(config, pm, stack,
+                   get_registry(config.materializers, pm, config.trusted_modules))
 
     @property
     def hook(self) -> Any:

@@ -24,6 +24,7 @@ from zen_core.execution.compose import Invocation, compose
 from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
+from zen_core.materializers.registry import import_object
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
@@ -52,7 +53,7 @@ def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> 
     params = {}
     for name, value in bound.arguments.items():
         try:
-            json.dumps(value)
+            json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             value = repr(value)
         params[name] = value
@@ -188,6 +189,7 @@ class RunDriver:
             unannotated_return=node.step.signature.unannotated_return,
             artifact_store=self.stack.artifact_store, allow_pickle=self.config.allow_pickle,
             materializer_overrides=dict(self.config.materializers),
+            trusted_modules=self.config.trusted_modules,
         )
 
     def complete(self, node: Invocation, result: StepResult) -> None:
@@ -259,8 +261,10 @@ class RunDriver:
         override = node.step.output_materializers
         if override is not None:
             chosen = override.get(spec.name) if isinstance(override, Mapping) else override
+            if isinstance(chosen, str):  # named in the program's own code: importing it is fine
+                chosen = import_object(chosen, what="materializer")
             if chosen is not None:
-                return chosen if isinstance(chosen, str) else qualified_name(chosen)
+                return qualified_name(chosen)
         target = materializer_type(spec.annotation)
         if target is None:
             return None
