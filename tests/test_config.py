@@ -239,3 +239,26 @@ def test_a_string_is_not_a_list(zen_home):
     assert structure({"names": ["a", "b"]}, Settings, source="f", path="p") == Settings(["a", "b"])
     with pytest.raises(ConfigError, match=r"names = 'abc' is invalid.*expected a list"):
         structure({"names": "abc"}, Settings, source="f", path="p")
+
+
+def test_secrets_never_show_in_a_config_repr():
+    """Every in-repo component config masks its credentials in repr and str (describe() too)."""
+    from zen_core.config import ComponentSpec
+
+    configs = []
+    for module, cls_name, options in [
+        ("zen_s3", "S3ArtifactStoreConfig", {"path": "s3://b/p", "key": "AKIASECRETKEY",
+                                            "secret": "s3-secret-value", "token": "s3-token"}),
+        ("zen_gcs", "GCSArtifactStoreConfig", {"path": "gs://b/p", "token": "/keys/sa-secret.json"}),
+        ("zen_postgres", "PostgresMetadataStoreConfig",
+         {"url": "postgresql://zen:pg-password@127.0.0.1/zen"}),
+    ]:
+        config_cls = getattr(pytest.importorskip(module), cls_name)
+        configs.append(config_cls(**options))
+    configs.append(ComponentSpec("artifact_store", "s3", {"secret": "spec-secret"}, "f", "k"))
+    for config in configs:
+        for text in (repr(config), str(config)):
+            for secret in ("AKIASECRETKEY", "s3-secret-value", "s3-token", "sa-secret",
+                           "pg-password", "spec-secret"):
+                assert secret not in text, text
+    assert "postgresql://zen:***@127.0.0.1/zen" in repr(configs[2])

@@ -21,13 +21,14 @@ from zen_core.components import KIND_NAMES, KINDS
 from zen_core.errors import ConfigError, StackNotFoundError
 
 __all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "StackSpec", "ZenConfig", "converter",
-           "default_stack", "find_project_file", "load_config", "mask_secrets", "structure",
-           "zen_home"]
+           "default_stack", "find_project_file", "load_config", "mask_secrets", "secret",
+           "structure", "zen_home"]
 
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
 COMPONENT_KINDS = KIND_NAMES
-TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "stacks", "materializers", "plugins")
+TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "trusted_modules", "stacks", "materializers",
+                  "plugins")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
 _SEQUENCES = (list, tuple, set, frozenset, Sequence, MutableSequence)
@@ -62,7 +63,7 @@ class ComponentSpec:
 
     kind: str
     flavor: str
-    options: Mapping[str, Any]
+    options: Mapping[str, Any] = attrs.field(repr=lambda options: repr(mask_secrets(dict(options))))
     source: str  # the file that defined it, for error messages
     key_path: str  # e.g. "stacks.team.artifact_store"
 
@@ -305,6 +306,18 @@ def _freeze(value: Any) -> Any:
 
 
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
+
+
+def secret(**kwargs: Any) -> Any:
+    """An attrs field whose value never shows in ``repr``/``str`` (credentials, tokens, URLs
+    with a password): ``key: str | None = secret(default=None)``."""
+    return attrs.field(repr=_masked_repr, **kwargs)
+
+
+def _masked_repr(value: Any) -> str:
+    if isinstance(value, str) and "://" in value:
+        return repr(mask_secrets(value))  # only the password of a URL is secret
+    return "'***'" if value else repr(value)
 
 
 def mask_secrets(value: Any, key: str = "") -> Any:
