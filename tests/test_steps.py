@@ -429,3 +429,24 @@ def test_wrong_pipeline_arguments_are_refused_clearly():
 
     with pytest.raises(CompositionError, match=r"pipeline 'p':.*rate"):
         p()
+
+
+def test_a_failed_step_is_logged_once_with_its_error(capfd, monkeypatch):
+    from zen_core import logger
+
+    monkeypatch.setenv("ZEN_LOG_LEVEL", "info")
+    logger.configure(None)
+
+    @step
+    def explode() -> int:
+        raise ValueError("a very particular failure")
+
+    @pipeline
+    def failing():
+        explode()
+
+    with pytest.raises(ValueError):
+        failing()
+    err = capfd.readouterr().err
+    assert err.count("a very particular failure") == 1, err
+    assert "run.failed" in err and "failed_step=explode" in err

@@ -100,7 +100,12 @@ class RunDriver:
         except BaseException as exc:
             self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
                                   error=f"{type(exc).__name__}: {exc}")
-            self.log.error("run.failed", run=self.run_record.name, error=f"{type(exc).__name__}: {exc}")
+            if self.failures:  # the step's own line already gave the error: name it only
+                self.log.error("run.failed", run=self.run_record.name,
+                               failed_step=self.failures[0][0])
+            else:
+                self.log.error("run.failed", run=self.run_record.name,
+                               error=f"{type(exc).__name__}: {exc}")
             raise
         finished = time.time()
         self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
