@@ -208,3 +208,19 @@ def test_trusted_modules_must_be_module_names(zen_home):
     (zen_home / "config.toml").write_text('trusted_modules = "ok"\n')
     with pytest.raises(ConfigError, match="trusted_modules = 'ok' must be a list"):
         load_config()
+
+
+def test_garbage_json_in_a_row_is_shown_not_crashed_on():
+    from click.testing import CliRunner
+
+    from zen_core.cli import cli
+
+    save_artifact({"a": 1}, "doc")
+    for column in ("metadata", "tags", "visualizations", "files"):
+        _set(column, "{not json", "doc")
+    result = CliRunner().invoke(cli, ["artifact", "show", "doc"])
+    assert result.exit_code == 0, result.output
+    assert "doc" in result.output
+    assert "metadata.invalid_json" in result.output and "column=files" in result.output
+    with pytest.raises(IntegrityError, match="has no manifest of its stored files"):
+        Client().get_artifact_version("doc").load()

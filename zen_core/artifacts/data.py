@@ -173,6 +173,6 @@ def _missing_files(store: ArtifactStore, uri: str, files: dict[str, list] | None
     return sorted(rel for rel, (size, _) in files.items() if present.get(rel) != size)
 
 
-def data_present(store: ArtifactStore, uri: str, files: dict[str, list]) -> bool:
+def data_present(store: ArtifactStore, uri: str, files: dict[str, list] | None) -> bool:
     """Whether every file of a manifest is in the store with its size (no hashing)."""
-    return not _missing_files(store, uri, files)
+    return files is not None and not _missing_files(store, uri, files)

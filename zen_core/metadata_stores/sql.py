@@ -389,7 +389,7 @@ class SQLMetadataStore(MetadataStore):
             row = cur.fetchone()
         if row is None:
             return None
-        return _step_run(row[:-1]), json.loads(row[-1])
+        return _step_run(row[:-1]), _loads(row[-1], {}, "step_runs", "cache_parts", row[1])
 
     def get_step_run(self, step_run_id: str) -> StepRun | None:
         with self._read() as cur:
@@ -633,22 +633,41 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
+def _loads(text: Any, fallback: Any, table: str, column: str, row_id: str) -> Any:
+    """A JSON column's value; a row changed outside zen_core into invalid JSON gives
+    ``fallback`` and one warning, so listing and showing still work (an unreadable
+    manifest falls back to ``None``, which loading refuses)."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        from zen_core.logger import get_logger
+
+        get_logger().warning("metadata.invalid_json", table=table, column=column, id=row_id,
+                             error=str(exc), hint="the row was changed outside zen_core")
+        return fallback
+
+
 def _run(r: Sequence[Any]) -> PipelineRun:
     return PipelineRun(seq=r[0], id=r[1], name=r[2], pipeline_name=r[3], status=r[4],
-                       created=r[5], finished=r[6], params=json.loads(r[7]), error=r[8])
+                       created=r[5], finished=r[6],
+                       params=_loads(r[7], {}, "pipeline_runs", "params", r[1]), error=r[8])
 
 
 def _step_run(r: Sequence[Any]) -> StepRun:
     return StepRun(seq=r[0], id=r[1], run_id=r[2], name=r[3], step_name=r[4], pipeline_name=r[5],
-                   status=r[6], params=json.loads(r[7]), cache_key=r[8], cache_miss=r[9],
-                   started=r[10], finished=r[11], error=r[12], original_step_run_id=r[13])
+                   status=r[6], params=_loads(r[7], {}, "step_runs", "params", r[1]),
+                   cache_key=r[8], cache_miss=r[9], started=r[10], finished=r[11], error=r[12],
+                   original_step_run_id=r[13])
 
 
 def _artifact(r: Sequence[Any]) -> ArtifactVersion:
+    def column(i: int, name: str, fallback: Any) -> Any:
+        return _loads(r[i], fallback, "artifact_versions", name, r[1])
+
     return ArtifactVersion(
         seq=r[0], id=r[1], name=r[2], version=r[3], uri=r[4], type=r[5], artifact_type=r[6],
         materializer=r[7], materializer_version=r[8], content_hash=r[9], size=int(r[10]),
-        files=json.loads(r[11]), created=r[12], tags=json.loads(r[13]),
-        metadata=json.loads(r[14]), visualizations=json.loads(r[15]),
+        files=column(11, "files", None), created=r[12], tags=column(13, "tags", []),
+        metadata=column(14, "metadata", {}), visualizations=column(15, "visualizations", {}),
         producer_step_run_id=r[16], run_id=r[17], origin=r[18],
     )
