@@ -262,3 +262,18 @@ def test_secrets_never_show_in_a_config_repr():
                            "pg-password", "spec-secret"):
                 assert secret not in text, text
     assert "postgresql://zen:***@127.0.0.1/zen" in repr(configs[2])
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b'active_stack = "caf\xe9"\n', "not UTF-8 text"),
+    (b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply to read"),
+])
+def test_unreadable_config_files_are_config_errors(zen_home, content, fragment):
+    from zen_core.config import load_config
+
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(zen_home / "config.toml") in str(info.value) and fragment in str(info.value)
+    assert "Fix:" in str(info.value)

@@ -271,8 +271,15 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
             return tomllib.load(f)
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc}). Fix: save the file as UTF-8, as "
+                          f"TOML requires.", source=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}. Fix the syntax at that line.",
+                          source=str(path)) from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: nested too deeply to read (arrays or tables inside each "
+                          f"other hundreds of levels deep). Fix: flatten the structure.",
                           source=str(path)) from exc
 
 
