@@ -102,8 +102,9 @@ class Materializer:
 
     @property
     def fs(self) -> Any:
-        """The artifact store's fsspec filesystem."""
-        return self.artifact_store.fs
+        """The artifact store's fsspec filesystem, confined: calls that write, move or delete
+        anywhere but under ``self.uri`` are refused (reads are not limited)."""
+        return _ConfinedFileSystem(self.artifact_store.fs, self.uri, type(self).__name__)
 
     def path(self, relative_path: str = "") -> str:
         """The URI of ``relative_path`` under ``self.uri``; refuses to leave it."""
@@ -208,6 +209,58 @@ class Materializer:
         files, self._open_files = self._open_files, []
         for f in files:
             f.close()
+
+
+class _ConfinedFileSystem:
+    """An fsspec filesystem as a materializer sees it: changes stay under its folder."""
+
+    # fsspec methods that change the store, and the parameters naming what they change
+    _CHANGES: ClassVar[dict[str, tuple[str, ...]]] = {
+        **dict.fromkeys(("pipe", "pipe_file", "touch", "mkdir", "makedirs", "mkdirs", "rm",
+                         "rm_file", "rmdir", "delete", "write_text", "write_bytes"), ("path",)),
+        **dict.fromkeys(("put", "put_file"), ("rpath",)),
+        **dict.fromkeys(("mv", "move", "rename"), ("path1", "path2")),
+        **dict.fromkeys(("copy", "cp", "cp_file"), ("path2",)),
+    }
+
+    def __init__(self, fs: Any, root: str, owner: str) -> None:
+        self._fs = fs
+        self._root = posixpath.normpath(fs._strip_protocol(root))
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._fs, name)
+        if name == "open":
+            def open_(path: Any, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+                if any(c in mode for c in "wax+"):
+                    self._check(path, name)
+                return attr(path, mode, *args, **kwargs)
+
+            return open_
+        changed = self._CHANGES.get(name)
+        if changed is None:
+            return attr
+
+        def changing(*args: Any, **kwargs: Any) -> Any:
+            import inspect
+
+            bound = inspect.signature(attr).bind_partial(*args, **kwargs).arguments
+            for param in changed:
+                if param in bound:
+                    self._check(bound[param], name)
+            return attr(*args, **kwargs)
+
+        return changing
+
+    def _check(self, paths: Any, method: str) -> None:
+        for path in paths if isinstance(paths, list | tuple) else [paths]:
+            stripped = posixpath.normpath(self._fs._strip_protocol(str(path)))
+            if stripped != self._root and not stripped.startswith(self._root + "/"):
+                raise MaterializerError(
+                    f"{self._owner} called self.fs.{method} on {str(path)!r}, outside its "
+                    f"artifact folder {self._root!r}; a materializer may change only its own "
+                    f"folder. Fix: write under self.uri (self.path(relative_path) gives a URI "
+                    f"there).", path=str(path), uri=self._root)
 
 
 # Every Materializer subclass this process has defined, by qualified name: a class a record
