@@ -27,8 +27,8 @@ __all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "StackSpec", "ZenConf
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
 COMPONENT_KINDS = KIND_NAMES
-TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "trusted_modules", "stacks", "materializers",
-                  "plugins")
+TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "trusted_modules", "run_lease_s",
+                  "run_lease_renew_s", "stacks", "materializers", "plugins")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
 _SEQUENCES = (list, tuple, set, frozenset, Sequence, MutableSequence)
@@ -105,6 +105,9 @@ class ZenConfig:
     active_source: str  # where active_stack came from ("ZEN_STACK", a file, or "default")
     # Modules whose classes a stored record may name and zen_core may import to load it.
     trusted_modules: tuple[str, ...] = ()
+    # A running run whose process has not renewed its lease for run_lease_s counts as crashed.
+    run_lease_s: float = 120.0
+    run_lease_renew_s: float = 30.0
 
     def stack(self, name: str | None = None) -> StackSpec:
         name = name or self.active_stack
@@ -157,6 +160,7 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     active: tuple[str, str] = ("default", "default")
     allow_pickle = True
     trusted: tuple[str, ...] = ()
+    lease = {"run_lease_s": 120.0, "run_lease_renew_s": 30.0}
     stacks: dict[str, StackSpec] = {"default": default_stack(home)}
     materializers: dict[str, str] = {}
     plugins: dict[str, dict[str, Any]] = {}
@@ -174,6 +178,8 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
             allow_pickle = _expect(data["allow_pickle"], bool, src, "allow_pickle")
         if "trusted_modules" in data:
             trusted = _module_names(data["trusted_modules"], src)
+        for key in lease.keys() & data.keys():
+            lease[key] = _seconds(data[key], src, key)
         for name, table in _expect(data.get("stacks", {}), dict, src, "stacks").items():
             stacks[name] = _parse_stack(name, table, src, path.parent, home, stacks.get(name))
         for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
@@ -184,8 +190,21 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     env_stack = os.environ.get("ZEN_STACK")
     if env_stack:
         active = (env_stack, "ZEN_STACK")
+    if lease["run_lease_renew_s"] >= lease["run_lease_s"]:
+        raise ConfigError(
+            f"{', '.join(sources)}: run_lease_renew_s = {lease['run_lease_renew_s']} must be "
+            f"shorter than run_lease_s = {lease['run_lease_s']}, or live runs would count as "
+            f"crashed. Fix: renew a few times per lease, e.g. 30 and 120.",
+            key_path="run_lease_renew_s")
     return ZenConfig(home, active[0], allow_pickle, stacks, materializers, plugins,
-                     tuple(sources), active[1], trusted)
+                     tuple(sources), active[1], trusted, **lease)
+
+
+def _seconds(value: Any, src: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise ConfigError(f"{src}: {key} = {value!r} must be a number of seconds greater than 0.",
+                          source=src, key_path=key)
+    return float(value)
 
 
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zen_core import leases
 from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
@@ -92,12 +93,15 @@ class RunDriver:
     # -- the run -----------------------------------------------------------------
 
     def run(self) -> PipelineRun:
+        leases.reap(self.store, self.config)  # runs whose process died are failed first
         self._create_run()
+        leases.keeper.hold(self.store, self.run_record.id, self.config)
         self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
                       steps=len(self.nodes))
         try:
             self.stack.orchestrator.run(self)
         except BaseException as exc:
+            leases.keeper.release(self.run_record.id)
             self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
                                   error=f"{type(exc).__name__}: {exc}")
             if self.failures:  # the step's own line already gave the error: name it only
@@ -107,6 +111,7 @@ class RunDriver:
                 self.log.error("run.failed", run=self.run_record.name,
                                error=f"{type(exc).__name__}: {exc}")
             raise
+        leases.keeper.release(self.run_record.id)
         finished = time.time()
         self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
         self.log.info("run.finished", run=self.run_record.name,
@@ -123,7 +128,7 @@ class RunDriver:
         for name in [base, *(f"{base}-{n}" for n in range(2, _NAME_ATTEMPTS + 1))]:
             self.run_record.name = name
             try:
-                self.store.create_run(self.run_record)
+                self.store.create_run(self.run_record, leases.new_lease(self.config))
                 return
             except RunNameTakenError as exc:
                 taken = exc

@@ -16,13 +16,18 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
-from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
+from zen_core.metadata_stores.base import (
+    ArtifactSummary,
+    MetadataStore,
+    NewArtifactVersion,
+    RunLease,
+)
 from zen_core.naming import is_number, validate_version
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
@@ -68,6 +73,12 @@ MIGRATIONS: list[list[str]] = [
             step_run_id TEXT NOT NULL, direction TEXT NOT NULL, io_name TEXT NOT NULL,
             artifact_version_id TEXT NOT NULL, PRIMARY KEY (step_run_id, direction, io_name))""",
         "CREATE INDEX ix_sa_artifact ON step_artifacts (artifact_version_id, direction)",
+    ],
+    [  # 2: who runs a running run, and until when it promised to renew (crash detection)
+        "ALTER TABLE pipeline_runs ADD COLUMN owner_host TEXT",
+        "ALTER TABLE pipeline_runs ADD COLUMN owner_pid BIGINT",
+        "ALTER TABLE pipeline_runs ADD COLUMN owner_started {float}",
+        "ALTER TABLE pipeline_runs ADD COLUMN lease_expires {float}",
     ],
 ]
 
@@ -256,14 +267,17 @@ class SQLMetadataStore(MetadataStore):
 
     # -- pipeline runs -----------------------------------------------------------
 
-    def create_run(self, run: PipelineRun) -> None:
+    def create_run(self, run: PipelineRun, lease: RunLease | None = None) -> None:
+        lease = lease or RunLease(None, None, None, None)
         try:
             with self._write() as cur:
                 cur.execute(
                     "INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, "
-                    "finished, params, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "finished, params, error, owner_host, owner_pid, owner_started, "
+                    "lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run.id, run.name, run.pipeline_name, str(run.status), run.created,
-                     run.finished, _dumps(run.params), run.error),
+                     run.finished, _dumps(run.params), run.error, lease.host, lease.pid,
+                     lease.started, lease.expires),
                 )
         except Exception as exc:
             if self._is_unique_violation(exc):  # the id is random: it is the name
@@ -276,6 +290,50 @@ class SQLMetadataStore(MetadataStore):
         with self._write() as cur:
             cur.execute("UPDATE pipeline_runs SET status = ?, finished = ?, error = ? WHERE id = ?",
                         (str(status), finished, error, run_id))
+
+    def renew_leases(self, run_ids: Sequence[str], expires: float) -> None:
+        if not run_ids:
+            return
+        with self._write() as cur:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                cur.execute(f"UPDATE pipeline_runs SET lease_expires = ? WHERE status = ? AND "
+                            f"id IN ({', '.join('?' * len(chunk))})",
+                            (expires, ExecutionStatus.RUNNING.value, *chunk))
+
+    def reap_runs(self, now: float, owner_dead: Callable[[RunLease], bool],
+                  unleased_before: float) -> list[str]:
+        with self._read() as cur:
+            cur.execute("SELECT id, owner_host, owner_pid, owner_started, lease_expires, created "
+                        "FROM pipeline_runs WHERE status = ?", (ExecutionStatus.RUNNING.value,))
+            rows = cur.fetchall()
+        reaped = []
+        for run_id, host, pid, started, expires, created in rows:
+            lease = RunLease(host, pid, started, expires)
+            if expires is not None and expires < now:
+                why = "its process stopped renewing its lease"
+            elif expires is None and created < unleased_before:
+                why = "it was started without a lease and never finished"
+            elif host is not None and owner_dead(lease):
+                why = f"its process (pid {pid} on {host}) is gone"
+            else:
+                continue
+            error = f"crashed: {why}; the run was marked failed when it was found"
+            with self._write() as write:
+                # only if its lease is still what was read: a renewal in between wins
+                same_lease = "lease_expires IS NULL" if expires is None else "lease_expires = ?"
+                write.execute(
+                    f"UPDATE pipeline_runs SET status = ?, finished = ?, error = ? WHERE id = ? "
+                    f"AND status = ? AND {same_lease} RETURNING id",
+                    (ExecutionStatus.FAILED.value, now, error, run_id,
+                     ExecutionStatus.RUNNING.value, *([] if expires is None else [expires])))
+                if write.fetchone() is not None:
+                    write.execute("UPDATE step_runs SET status = ?, finished = ?, error = ? "
+                                  "WHERE run_id = ? AND status = ?",
+                                  (ExecutionStatus.FAILED.value, now, error, run_id,
+                                   ExecutionStatus.RUNNING.value))
+                    reaped.append(run_id)
+        return reaped
 
     def get_run(self, id_or_name: str) -> PipelineRun | None:
         with self._read() as cur:
