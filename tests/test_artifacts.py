@@ -298,3 +298,45 @@ def test_the_install_hint_for_a_missing_plugin_names_the_normalized_distribution
 
     with pytest.raises(MaterializerNotFoundError, match=r"Fix: pip install zen-polars-rival\.$"):
         import_object("zen_polars_rival.PolarsMaterializer", what="materializer")
+def test_registering_the_store_root_itself_says_so():
+    prefix = Client().active_stack.artifact_store.path
+    os.makedirs(prefix, exist_ok=True)
+    with pytest.raises(StoreError, match=r"it is the artifact store's root itself.*Fix: register "
+                                         r"a file or folder under it"):
+        register_artifact(prefix, "everything")
+
+
+@pytest.mark.parametrize("layout", ["linked_file", "link_inside_folder", "linked_folder_on_path"])
+def test_links_out_of_the_store_are_refused(tmp_path, layout):
+    prefix = Path(Client().active_stack.artifact_store.path)
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "secret.txt").write_text("secret")
+    (outside / "sub" / "more.txt").write_text("secret")
+    (prefix / "mine").mkdir(parents=True)
+    (prefix / "mine" / "ok.txt").write_text("fine")
+    if layout == "linked_file":
+        target = prefix / "mine" / "link.txt"
+        target.symlink_to(outside / "secret.txt")
+        link = target
+    elif layout == "link_inside_folder":
+        link = prefix / "mine" / "escape"
+        link.symlink_to(outside)
+        target = prefix / "mine"
+    else:
+        link = prefix / "door"
+        link.symlink_to(outside)
+        target = prefix / "door" / "sub"
+    with pytest.raises(StoreError) as info:
+        register_artifact(str(target), "leak")
+    assert "is a link to a place outside the artifact store" in str(info.value)
+    assert str(link if layout != "linked_folder_on_path" else target) in str(info.value)
+    assert Client().list_artifact_versions() == []
+
+
+def test_links_inside_the_store_are_fine():
+    prefix = Path(Client().active_stack.artifact_store.path)
+    (prefix / "data").mkdir(parents=True)
+    (prefix / "data" / "a.txt").write_text("a")
+    (prefix / "alias").symlink_to(prefix / "data")
+    assert register_artifact(str(prefix / "alias"), "aliased").load().joinpath("a.txt").read_text() == "a"

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from zen_core.errors import MetadataStoreError
+from zen_core.metadata_stores.sql import MIGRATIONS
 from zen_core.metadata_stores.sqlite import SQLiteMetadataStore, SQLiteMetadataStoreConfig
 from zen_core.testing import (
     ArtifactStoreContract,
@@ -84,7 +85,29 @@ def test_sqlite_uses_wal_and_records_its_schema_version(tmp_path):
     assert store.list_runs() == []
     conn = sqlite3.connect(tmp_path / "zen.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT version FROM zen_schema").fetchone()[0] == 1
+    assert conn.execute("SELECT version FROM zen_schema").fetchone()[0] == len(MIGRATIONS)
+    store.close()
+
+
+def test_a_database_of_an_older_schema_is_upgraded_in_place(tmp_path, monkeypatch):
+    import zen_core.metadata_stores.sql as sql
+
+    path = tmp_path / "zen.db"
+    monkeypatch.setattr(sql, "MIGRATIONS", MIGRATIONS[:1])  # as the first release wrote it
+    old = SQLiteMetadataStore(SQLiteMetadataStoreConfig(str(path)))
+    old.list_runs()  # creates the first schema
+    old.close()
+    monkeypatch.undo()
+    with sqlite3.connect(path) as conn:  # a run recorded by the first release
+        conn.execute("INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, "
+                     "params) VALUES ('r1', 'p-1', 'p', 'running', 1000.0, '{}')")
+    store = SQLiteMetadataStore(SQLiteMetadataStoreConfig(str(path)))
+    assert store.get_run("r1").status == "running"  # kept, and readable after the upgrade
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM zen_schema").fetchone()[0] == len(MIGRATIONS)
+    # a run from before leases is crashed only once it is older than a lease
+    assert store.reap_runs(2000.0, lambda lease: False, unleased_before=999.0) == []
+    assert store.reap_runs(2000.0, lambda lease: False, unleased_before=1001.0) == ["r1"]
     store.close()
 
 

@@ -91,3 +91,42 @@ def test_pickled_container_is_not_loaded_when_pickle_is_disabled(tmp_path):
     message = str(info.value)
     assert "artifact 'c' was stored with pickle" in message
     assert "allow_pickle = false forbids that" in message and "allow_pickle = true" in message
+
+
+def test_writes_through_self_fs_stay_under_the_artifact_folder(tmp_path):
+    """self.fs may write the artifact's own folder (hashed by a read), nothing else."""
+    from zen_core.artifacts.data import save_data
+    from zen_core.errors import MaterializerError
+    from zen_core.materializers import Materializer
+    from zen_core.testing import local_store
+
+    store = local_store(tmp_path / "store")
+
+    class ViaFs(Materializer):
+        ASSOCIATED_TYPES = (bytes,)
+        target = ""
+
+        def save(self, data):
+            self.fs.pipe_file(self.target or self.path("data.bin"), data)
+
+    stored = save_data(store, ViaFs, b"inside", allow_pickle=False, label="'ok'")
+    assert list(stored.files) == ["data.bin"]
+
+    victim = store.join("user", "notes.txt")
+    for method, call in [
+        ("pipe_file", lambda fs: fs.pipe_file(victim, b"x")),
+        ("open", lambda fs: fs.open(victim, "wb")),
+        ("rm", lambda fs: fs.rm(store.join("user"), recursive=True)),
+        ("mv", lambda fs, me=None: fs.mv(victim, victim + ".bak")),
+        ("makedirs", lambda fs: fs.makedirs(store.path + "/../escape", exist_ok=True)),
+    ]:
+        class Escaping(Materializer):
+            ASSOCIATED_TYPES = (bytes,)
+
+            def save(self, data, call=call):
+                call(self.fs)
+
+        with pytest.raises(MaterializerError, match=rf"called self.fs.{method} on .* outside its "
+                                                    rf"artifact folder"):
+            save_data(store, Escaping, b"x", allow_pickle=False, label="'bad'")
+    assert not (tmp_path / "store" / "user").exists() and not (tmp_path / "escape").exists()

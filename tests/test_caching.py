@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import pytest
@@ -196,3 +197,13 @@ def test_cached_rerun_of_untyped_outputs():
     assert run.steps["untyped"].status == "cached"
     assert calls == ["untyped"]
     assert run.steps["untyped"].outputs["output_1"].load() == [2]
+
+
+def test_a_cache_hit_needs_every_file_of_the_manifest_not_just_the_folder():
+    first = cached_pipeline()
+    output = first.steps["create_data"].outputs["output"]
+    os.remove(os.path.join(output.uri, "data.json"))  # the object's folder stays
+    run = cached_pipeline()
+    assert run.steps["create_data"].status == "completed"
+    assert run.steps["create_data"].cache_miss == "outputs missing"
+    assert run.steps["create_data"].outputs["output"].load() == {"x": [1, 2, 3]}

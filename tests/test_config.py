@@ -394,3 +394,39 @@ def test_zen_plugins_list_reports_override_keys_that_match_no_type(zen_home):
     assert (f"config: {zen_home / 'config.toml'}: [materializers] key 'json.JSONDecodr' "
             f"matches no known type") in result.output
     assert "'json.JSONDecoder'" not in result.output and "'builtins.int'" not in result.output
+def test_secrets_never_show_in_a_config_repr():
+    """Every in-repo component config masks its credentials in repr and str (describe() too)."""
+    from zen_core.config import ComponentSpec
+
+    configs = []
+    for module, cls_name, options in [
+        ("zen_s3", "S3ArtifactStoreConfig", {"path": "s3://b/p", "key": "AKIASECRETKEY",
+                                            "secret": "s3-secret-value", "token": "s3-token"}),
+        ("zen_gcs", "GCSArtifactStoreConfig", {"path": "gs://b/p", "token": "/keys/sa-secret.json"}),
+        ("zen_postgres", "PostgresMetadataStoreConfig",
+         {"url": "postgresql://zen:pg-password@127.0.0.1/zen"}),
+    ]:
+        config_cls = getattr(pytest.importorskip(module), cls_name)
+        configs.append(config_cls(**options))
+    configs.append(ComponentSpec("artifact_store", "s3", {"secret": "spec-secret"}, "f", "k"))
+    for config in configs:
+        for text in (repr(config), str(config)):
+            for secret in ("AKIASECRETKEY", "s3-secret-value", "s3-token", "sa-secret",
+                           "pg-password", "spec-secret"):
+                assert secret not in text, text
+    assert "postgresql://zen:***@127.0.0.1/zen" in repr(configs[2])
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b'active_stack = "caf\xe9"\n', "not UTF-8 text"),
+    (b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply to read"),
+])
+def test_unreadable_config_files_are_config_errors(zen_home, content, fragment):
+    from zen_core.config import load_config
+
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(zen_home / "config.toml") in str(info.value) and fragment in str(info.value)
+    assert "Fix:" in str(info.value)

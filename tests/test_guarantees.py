@@ -125,9 +125,92 @@ def test_sigkill_mid_write_leaves_nothing_visible_and_next_run_proceeds(tmp_path
     assert run.steps["first"].status == "cached"  # what was complete is reused
     assert run.steps["big"].outputs["output"].load() == b"done"
 
+    # the killed run is not left running: the next run start found its owner dead
+    killed = [r for r in client.list_pipeline_runs(pipeline_name="crashing") if r.id != run.id]
+    assert [r.status for r in killed] == ["failed"]
+    assert killed[0].error.startswith("crashed: its process (pid ")
+    assert killed[0].steps["big"].status == "failed"
+
     report = client.prune_artifacts()
     assert len(report.staging) == 1 and report.bytes_freed >= 33 * (1 << 20)
     assert list(store.iter_staging()) == []
+
+
+SLEEPY_SCRIPT = textwrap.dedent('''
+    import sys, time
+    from zen_core import step, pipeline
+
+    @step(enable_cache=False)
+    def slow() -> int:
+        open(sys.argv[1], "w").write("started")
+        time.sleep(float(sys.argv[2]))
+        return 1
+
+    @pipeline(enable_cache=False)
+    def sleepy():
+        slow()
+
+    sleepy()
+''')
+
+
+def _start_sleepy(tmp_path, seconds: float) -> tuple[subprocess.Popen, Path]:
+    marker = tmp_path / f"started-{seconds}"
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPY_SCRIPT, str(marker), str(seconds)],
+                            env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    return proc, marker
+
+
+def test_a_run_killed_by_sigkill_is_marked_failed_by_zen_run_list(tmp_path):
+    from click.testing import CliRunner
+
+    from zen_core.cli import cli
+
+    proc, _ = _start_sleepy(tmp_path, 60)
+    deadline = time.monotonic() + 60
+    while True:  # the step's record is group-committed within milliseconds: kill after it
+        runs = Client().list_pipeline_runs(pipeline_name="sleepy")
+        if runs and "slow" in runs[0].steps:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    result = CliRunner().invoke(cli, ["run", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    [run] = Client().list_pipeline_runs(pipeline_name="sleepy")
+    assert run.status == "failed" and f"pid {proc.pid}" in run.error
+    assert run.steps["slow"].status == "failed"
+
+
+def test_a_long_step_keeps_its_run_alive_by_renewing_the_lease(tmp_path, zen_home):
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text("run_lease_s = 1.0\nrun_lease_renew_s = 0.2\n")
+    proc, _ = _start_sleepy(tmp_path, 3)
+    client = Client()
+    time.sleep(1.5)  # past the first lease: only renewals keep the run alive
+    assert client.reap_crashed_runs() == []
+    assert proc.wait(timeout=60) == 0
+    [run] = client.list_pipeline_runs(pipeline_name="sleepy")
+    assert run.status == "completed"
+
+
+def test_lease_settings_are_validated(zen_home):
+    from zen_core.config import load_config
+    from zen_core.errors import ConfigError
+
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text("run_lease_s = 10\nrun_lease_renew_s = 30\n")
+    with pytest.raises(ConfigError, match="run_lease_renew_s = 30.0 must be shorter than "
+                                          "run_lease_s = 10.0"):
+        load_config()
+    (zen_home / "config.toml").write_text("run_lease_s = -5\n")
+    with pytest.raises(ConfigError, match="run_lease_s = -5 must be a number of seconds"):
+        load_config()
 
 
 @pytest.mark.slow

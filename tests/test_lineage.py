@@ -66,3 +66,40 @@ def test_visualize_outside_a_notebook_returns_the_stored_paths():
     lineage_pipeline()
     raw = Client().get_artifact_version("raw")  # a list: its data.json is its visualization
     assert raw.visualizations == {} and raw.visualize() == {f"{raw.uri}/data.json": "json"}
+
+
+@step
+def seed() -> Annotated[int, "link"]:
+    return 0
+
+
+@step
+def increment(x: int) -> Annotated[int, "link"]:
+    return x + 1
+
+
+def test_a_2000_step_chain_walks_and_renders_without_recursion():
+    from click.testing import CliRunner
+
+    from zen_core.cli import cli
+
+    @pipeline(enable_cache=False)
+    def long_chain():
+        x = seed()
+        for _ in range(1999):
+            x = increment(x)
+
+    long_chain()
+    client = Client()
+    last = client.get_artifact_version("link")
+    assert last.version == "2000"
+    up = client.get_lineage(last, direction="upstream")
+    assert len(up.nodes) == 4000  # 2,000 versions and the 2,000 steps that made them
+    lines = str(up).splitlines()
+    assert lines[0] == "artifact link:2000 (builtins.int)"
+    assert "artifact link:1 " in lines[-2] and "step seed " in lines[-1]
+    down = client.get_lineage(client.get_artifact_version("link", "1"), direction="downstream")
+    assert len(str(down).splitlines()) == 3999  # link:1 and each later step and version
+    result = CliRunner().invoke(cli, ["artifact", "lineage", "link:1000"])
+    assert result.exit_code == 0, result.output
+    assert "artifact link:1 " in result.output and "artifact link:2000 " in result.output

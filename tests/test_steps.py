@@ -203,6 +203,55 @@ def test_json_check_comes_before_the_type_check():
         bad()
 
 
+def test_an_int_parameter_widens_to_float_before_the_step_and_the_cache_key():
+    @step
+    def rate_of(rate: float) -> float:
+        assert type(rate) is float
+        return rate
+
+    @pipeline
+    def widened(rate):
+        rate_of(rate=rate)
+
+    run = widened(rate=1)
+    assert run.steps["rate_of"].params == {"rate": 1.0}
+    assert outputs_of(run, "rate_of") == {"output": 1.0}
+    again = widened(rate=1.0)  # the same parameter: a cache hit
+    assert again.steps["rate_of"].status == "cached"
+    with pytest.raises(ParameterError, match=r"expected float, got bool"):
+        widened(rate=True)
+
+
+def test_int_inputs_and_outputs_widen_to_float():
+    @step
+    def count() -> int:
+        return 3
+
+    @step
+    def halve(x: float) -> float:
+        assert type(x) is float
+        return 2  # an int where float is annotated: stored as 2.0
+
+    @pipeline
+    def arithmetic():
+        halve(count())
+
+    run = arithmetic()
+    assert outputs_of(run, "halve") == {"output": 2.0}
+    assert type(outputs_of(run, "halve")["output"]) is float
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [1.0, float("-inf")]])
+def test_nan_and_infinite_parameters_are_refused_as_not_json(value):
+    @pipeline
+    def bad():
+        takes(value=value)
+
+    with pytest.raises(ParameterError, match=r"'value': parameters must be JSON-serializable, got "
+                                             r"a NaN or infinite float"):
+        bad()
+
+
 def test_missing_and_unknown_arguments_are_refused():
     @pipeline
     def missing():
@@ -380,3 +429,24 @@ def test_wrong_pipeline_arguments_are_refused_clearly():
 
     with pytest.raises(CompositionError, match=r"pipeline 'p':.*rate"):
         p()
+
+
+def test_a_failed_step_is_logged_once_with_its_error(capfd, monkeypatch):
+    from zen_core import logger
+
+    monkeypatch.setenv("ZEN_LOG_LEVEL", "info")
+    logger.configure(None)
+
+    @step
+    def explode() -> int:
+        raise ValueError("a very particular failure")
+
+    @pipeline
+    def failing():
+        explode()
+
+    with pytest.raises(ValueError):
+        failing()
+    err = capfd.readouterr().err
+    assert err.count("a very particular failure") == 1, err
+    assert "run.failed" in err and "failed_step=explode" in err

@@ -215,8 +215,10 @@ def run() -> None:
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def run_list(pipeline: str | None, status: str | None, limit: int, as_json: bool) -> None:
-    """List runs, newest first."""
-    runs = _client().list_pipeline_runs(pipeline_name=pipeline, status=status, limit=limit)
+    """List runs, newest first (runs whose process died are marked failed first)."""
+    client = _client()
+    client.reap_crashed_runs()
+    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=limit)
     if as_json:
         return _emit_json([r.to_dict() for r in runs])
     _table([[r.id, r.name, r.status, _when(r.created),
@@ -229,7 +231,9 @@ def run_list(pipeline: str | None, status: str | None, limit: int, as_json: bool
 @click.option("--json", "as_json", is_flag=True)
 def run_show(run_id: str, as_json: bool) -> None:
     """Show a run's steps: status, why a step missed the cache, outputs."""
-    r = _client().get_pipeline_run(run_id)
+    client = _client()
+    client.reap_crashed_runs()
+    r = client.get_pipeline_run(run_id)
     steps = list(r.steps.values())
     if as_json:
         data = r.to_dict()

@@ -77,6 +77,13 @@ class Client:
         return [self._bind(r) for r in self._store.list_runs(
             pipeline_name=pipeline_name, status=status, limit=limit, offset=offset)]
 
+    def reap_crashed_runs(self) -> list[str]:
+        """Mark runs whose process died or stopped renewing its lease as ``failed``
+        (error ``crashed: ...``), with their running steps; return their ids."""
+        from zen_core import leases
+
+        return leases.reap(self._store, self.config)
+
     def delete_pipeline_run(self, id_or_name: str) -> None:
         """Delete a run's records; its artifact versions stay until ``prune_artifacts``."""
         run = self.get_pipeline_run(id_or_name)
@@ -139,6 +146,7 @@ class Client:
         """Delete artifact versions no run produced or consumed (see docs/artifacts.md, Pruning)."""
         from zen_core.prune import prune
 
+        self.reap_crashed_runs()  # a crashed run's outputs are referenced like any run's
         return prune(self.active_stack, only_artifact=only_artifact,
                      only_metadata=only_metadata, ignore_errors=ignore_errors, dry_run=dry_run,
                      progress=progress)
@@ -150,7 +158,8 @@ class Client:
 
         return load_data(self.active_stack.artifact_store, self.materializers, uri=av.uri,
                          materializer=av.materializer, type_path=av.type, files=av.files,
-                         allow_pickle=self.config.allow_pickle, label=av.label)
+                         allow_pickle=self.config.allow_pickle, label=av.label,
+                         content_hash=av.content_hash)
 
     def _get_step_run_or_none(self, step_run_id: str) -> StepRun | None:
         return self._bind(self._store.get_step_run(step_run_id))

@@ -24,13 +24,13 @@ from zen_core.errors import ConfigError, StackNotFoundError
 
 __all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "ConfigPath", "StackSpec", "ZenConfig",
            "converter", "default_stack", "find_project_file", "load_config", "mask_secrets",
-           "structure", "zen_home"]
+           "secret", "structure", "zen_home"]
 
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
 COMPONENT_KINDS = KIND_NAMES
-TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "progress", "stacks", "materializers",
-                  "plugins")
+TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "trusted_modules", "progress", "run_lease_s",
+                  "run_lease_renew_s", "stacks", "materializers", "plugins")
 PROGRESS_MODES = ("auto", "on", "off")  # see zen_core.progress
 
 converter = cattrs.Converter(forbid_extra_keys=True)
@@ -75,7 +75,7 @@ class ComponentSpec:
 
     kind: str
     flavor: str
-    options: Mapping[str, Any]
+    options: Mapping[str, Any] = attrs.field(repr=lambda options: repr(mask_secrets(dict(options))))
     source: str  # the file that defined it, for error messages
     key_path: str  # e.g. "stacks.team.artifact_store"
     folder: Path | None = None  # relative ConfigPath values are relative to it
@@ -116,6 +116,11 @@ class ZenConfig:
     # ('materializers."fractions.Fraction"', 'plugins.sklearn.trusted_types')
     origins: Mapping[str, str] = attrs.field(factory=dict)
     progress: str = "auto"  # a run's live progress line (ZEN_PROGRESS overrides it)
+    # Modules whose classes a stored record may name and zen_core may import to load it.
+    trusted_modules: tuple[str, ...] = ()
+    # A running run whose process has not renewed its lease for run_lease_s counts as crashed.
+    run_lease_s: float = 120.0
+    run_lease_renew_s: float = 30.0
 
     def origin(self, key_path: str) -> str:
         """The file that set ``key_path``, for messages (all files read when unknown)."""
@@ -174,6 +179,8 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     active: tuple[str, str] = ("default", "default")
     allow_pickle = True
     progress = "auto"
+    trusted: tuple[str, ...] = ()
+    lease = {"run_lease_s": 120.0, "run_lease_renew_s": 30.0}
     stacks: dict[str, StackSpec] = {"default": default_stack(home)}
     materializers: dict[str, str] = {}
     plugins: dict[str, dict[str, Any]] = {}
@@ -196,6 +203,10 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
                 raise ConfigError(f"{src}: progress = {progress!r} is not a progress mode "
                                   f"(accepted: {', '.join(PROGRESS_MODES)}).",
                                   source=src, key_path="progress")
+        if "trusted_modules" in data:
+            trusted = _module_names(data["trusted_modules"], src)
+        for key in lease.keys() & data.keys():
+            lease[key] = _seconds(data[key], src, key)
         for name, table in _expect(data.get("stacks", {}), dict, src, "stacks").items():
             stacks[name] = _parse_stack(name, table, src, path.parent, home, stacks.get(name))
         for type_path, mat_path in _expect(data.get("materializers", {}), dict, src,
@@ -210,8 +221,36 @@ def load_config(cwd: Path | None = None) -> ZenConfig:
     env_stack = os.environ.get("ZEN_STACK")
     if env_stack:
         active = (env_stack, "ZEN_STACK")
+    if lease["run_lease_renew_s"] >= lease["run_lease_s"]:
+        raise ConfigError(
+            f"{', '.join(sources)}: run_lease_renew_s = {lease['run_lease_renew_s']} must be "
+            f"shorter than run_lease_s = {lease['run_lease_s']}, or live runs would count as "
+            f"crashed. Fix: renew a few times per lease, e.g. 30 and 120.",
+            key_path="run_lease_renew_s")
     return ZenConfig(home, active[0], allow_pickle, stacks, materializers, plugins,
-                     tuple(sources), active[1], origins=origins, progress=progress)
+                     tuple(sources), active[1], origins=origins, progress=progress,
+                     trusted_modules=trusted, **lease)
+
+
+def _seconds(value: Any, src: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise ConfigError(f"{src}: {key} = {value!r} must be a number of seconds greater than 0.",
+                          source=src, key_path=key)
+    return float(value)
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _module_names(value: Any, src: str) -> tuple[str, ...]:
+    names = _expect(value, list, src, "trusted_modules")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not _MODULE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{src}: trusted_modules[{i}] = {name!r} is not a module name. Fix: list "
+                f"importable module or package names, e.g. trusted_modules = [\"my_project\"].",
+                source=src, key_path=f"trusted_modules[{i}]")
+    return tuple(names)
 
 
 def structure(table: Mapping[str, Any], cls: type, *, source: str, path: str) -> Any:
@@ -312,8 +351,15 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
             return tomllib.load(f)
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc}). Fix: save the file as UTF-8, as "
+                          f"TOML requires.", source=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}. Fix the syntax at that line.",
+                          source=str(path)) from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: nested too deeply to read (arrays or tables inside each "
+                          f"other hundreds of levels deep). Fix: flatten the structure.",
                           source=str(path)) from exc
 
 
@@ -330,7 +376,8 @@ def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], src: str, pre
 
 def _expect(value: Any, typ: type, src: str, key_path: str) -> Any:
     if not isinstance(value, typ):
-        kind = {dict: "a table", str: "a string", bool: "true or false"}.get(typ, typ.__name__)
+        kind = {dict: "a table", str: "a string", bool: "true or false",
+                list: "a list"}.get(typ, typ.__name__)
         shown = mask_secrets(value, key_path.rsplit(".", 1)[-1])
         raise ConfigError(f"{src}: {key_path} = {shown!r} must be {kind}.",
                           source=src, key_path=key_path)
@@ -347,6 +394,18 @@ def freeze(value: Any) -> Any:
 
 
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
+
+
+def secret(**kwargs: Any) -> Any:
+    """An attrs field whose value never shows in ``repr``/``str`` (credentials, tokens, URLs
+    with a password): ``key: str | None = secret(default=None)``."""
+    return attrs.field(repr=_masked_repr, **kwargs)
+
+
+def _masked_repr(value: Any) -> str:
+    if isinstance(value, str) and "://" in value:
+        return repr(mask_secrets(value))  # only the password of a URL is secret
+    return "'***'" if value else repr(value)
 
 
 def mask_secrets(value: Any, key: str = "") -> Any:

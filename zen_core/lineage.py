@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from zen_core.client import Client
 
 DIRECTIONS = ("upstream", "downstream")
+MAX_INDENT = 32  # levels of indentation in a rendered tree; deeper nodes stay at this level
+
+
+def _with_last(items: list[str]) -> list[tuple[str, bool]]:
+    return [(item, i == len(items) - 1) for i, item in enumerate(items)]
 
 
 @attrs.define
@@ -26,9 +31,14 @@ class LineageGraph:
 
     def children(self, node_id: str) -> list[str]:
         """Next nodes away from the root (producers upstream, consumers downstream)."""
-        if self.direction == "upstream":
-            return [a for a, b in self.edges if b == node_id]
-        return [b for a, b in self.edges if a == node_id]
+        return self._adjacency().get(node_id, [])
+
+    def _adjacency(self) -> dict[str, list[str]]:
+        away = {}
+        for a, b in self.edges:
+            near, far = (b, a) if self.direction == "upstream" else (a, b)
+            away.setdefault(near, []).append(far)
+        return away
 
     def label(self, node_id: str) -> str:
         node = self.nodes[node_id]
@@ -37,21 +47,25 @@ class LineageGraph:
         return f"step {node.name} [{node.status}] in run …{node.run_id[-8:]}"
 
     def render(self) -> str:
-        """The graph as an indented tree from the root (shared nodes shown once)."""
+        """The graph as an indented tree from the root (shared nodes shown once).
+
+        Walked with an explicit stack, so a chain thousands of steps long renders; past
+        ``MAX_INDENT`` levels the indentation stops growing.
+        """
+        away = self._adjacency()
         lines = [self.label(self.root)]
         seen = {self.root}
-
-        def walk(node_id: str, prefix: str) -> None:
-            kids = self.children(node_id)
-            for i, kid in enumerate(kids):
-                last = i == len(kids) - 1
-                mark = "(see above)" if kid in seen else ""
-                lines.append(f"{prefix}{'└── ' if last else '├── '}{self.label(kid)} {mark}".rstrip())
-                if kid not in seen:
-                    seen.add(kid)
-                    walk(kid, prefix + ("    " if last else "│   "))
-
-        walk(self.root, "")
+        pending = [(kid, "", last) for kid, last in reversed(_with_last(away.get(self.root, [])))]
+        while pending:
+            node_id, prefix, last = pending.pop()
+            mark = " (see above)" if node_id in seen else ""
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{self.label(node_id)}{mark}")
+            if mark:
+                continue
+            seen.add(node_id)
+            inner = prefix if len(prefix) >= 4 * MAX_INDENT else prefix + ("    " if last else "│   ")
+            pending.extend((kid, inner, kid_last)
+                           for kid, kid_last in reversed(_with_last(away.get(node_id, []))))
         return "\n".join(lines)
 
     def __str__(self) -> str:

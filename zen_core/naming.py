@@ -9,18 +9,43 @@ from collections.abc import Mapping
 
 from zen_core.errors import ArtifactNameError
 
-NAME_RULE = ("artifact names may not be empty, '.' or '..', and may not contain '/', '\\' "
-             "or control characters")
+NAME_RULE = ("artifact names may not be empty, '.' or '..', and may not contain '/', '\\', "
+             "control characters or bidirectional-override characters")
+VERSION_RULE = ("versions follow the name rules, may not start or end with white space, and a "
+                "numeric version is a whole number from 1 to 2**63-1 without leading zeros")
 BUILTIN_PLACEHOLDERS = ("date", "time")
+MAX_VERSION_NUMBER = 2**63 - 1  # what every metadata store's integer column holds
 
-
-_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
+# Control characters, and the Unicode controls that reorder how text is displayed (a name
+# could otherwise show as something it is not: "Trojan Source").
+_FORBIDDEN = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NUMBER = re.compile("[0-9]+")
 
 
 def validate_name(name: str) -> str:
     if not isinstance(name, str) or name in ("", ".", "..") or _FORBIDDEN.search(name):
         raise ArtifactNameError(f"invalid artifact name {name!r}: {NAME_RULE}.", name=name)
     return name
+
+
+def validate_version(version: str | int, name: str | None = None) -> str:
+    """A version string as it will be stored (an ``int`` becomes its decimal text)."""
+    text = str(version) if type(version) is int else version
+    of = f" of artifact {name!r}" if name else ""
+    bad = (not isinstance(text, str) or text in ("", ".", "..") or _FORBIDDEN.search(text)
+           or text != text.strip()
+           or (_NUMBER.fullmatch(text) is not None
+               and (text.startswith("0") or int(text) > MAX_VERSION_NUMBER)))
+    if bad:
+        raise ArtifactNameError(
+            f"invalid version {version!r}{of}: {VERSION_RULE}. Fix: pass a version like '3' or "
+            f"'1.0', or leave it unset to get the next number.", version=version, name=name)
+    return text
+
+
+def is_number(version: str) -> bool:
+    """Whether a (valid) version is numeric, so it counts for the automatic numbers."""
+    return _NUMBER.fullmatch(version) is not None
 
 
 def placeholders(template: str) -> list[str]:

@@ -76,7 +76,7 @@ class ArtifactVersion(_Bound):
     materializer_version: str
     content_hash: str
     size: int
-    files: dict[str, list]
+    files: dict[str, list] | None  # the manifest {path: [size, hash]}; None if unreadable
     created: float
     tags: list[str]
     metadata: dict[str, Any]

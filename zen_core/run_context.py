@@ -39,7 +39,7 @@ class RunContext:
         config = config if config is not None else load_config()
         pm = plugin_manager or get_plugin_manager()
         stack = get_stack(config, stack_name, pm=pm)
-        registry = get_registry(config.materializers, pm)
+        registry = get_registry(config.materializers, pm, config.trusted_modules)
         check_overrides(config, registry)
         return cls(config, pm, stack, registry)
 

@@ -139,6 +139,25 @@ def check_type(value: Any, annotation: Any) -> bool:
         return True
 
 
+def conform(value: Any, annotation: Any) -> tuple[bool, Any]:
+    """``(matches, value)``: :func:`check_type`, plus the one widening SPEC §6 allows: an
+    ``int`` (not a ``bool``) where ``float`` is annotated becomes ``float(value)``."""
+    if check_type(value, annotation):
+        return True, value
+    if type(value) is int and _accepts_float(annotation):
+        return True, float(value)
+    return False, value
+
+
+def _accepts_float(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _accepts_float(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(_accepts_float(a) for a in get_args(annotation))
+    return annotation is float
+
+
 def type_name(annotation: Any) -> str:
     if isinstance(annotation, type):
         return annotation.__name__ if annotation.__module__ == "builtins" else (

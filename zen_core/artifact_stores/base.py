@@ -111,6 +111,11 @@ class ArtifactStore(Component):
         """Whether ``uri`` lies strictly inside this store's root."""
         return self._strip(uri).rstrip("/").startswith(self.path.rstrip("/") + "/")
 
+    def links_leaving_root(self, uri: str) -> list[str]:
+        """Paths at or under ``uri`` that are links to places outside the root (none where
+        the filesystem has no links, as on object stores)."""
+        return []
+
     def owned_by_zen(self, uri: str) -> bool:
         return self._strip(uri).startswith(self.zen_root + "/")
 

@@ -113,6 +113,23 @@ class LocalArtifactStore(ArtifactStore):
             uri = uri[len("file://") :]
         return os.path.abspath(os.path.expanduser(uri)) if uri else uri
 
+    def links_leaving_root(self, uri: str) -> list[str]:
+        root = os.path.realpath(self.path)
+
+        def outside(path: str) -> bool:
+            real = os.path.realpath(path)
+            return real != root and not real.startswith(root + os.sep)
+
+        path = self._strip(uri)
+        if outside(path):  # the path itself, or a linked folder on the way to it
+            return [path]
+        found = []
+        if os.path.isdir(path):
+            for folder, dirs, names in os.walk(path):  # never descends into linked folders
+                links = (os.path.join(folder, n) for n in (*dirs, *names))
+                found += [link for link in links if os.path.islink(link) and outside(link)]
+        return sorted(found)
+
     def exists(self, uri: str) -> bool:
         return os.path.exists(uri)
 

@@ -17,7 +17,11 @@ class ArtifactConfig:
     def __init__(self, name: str | None = None, version: str | int | None = None,
                  tags: Sequence[str] | None = None) -> None:
         self.name = name
-        self.version = None if version is None else str(version)
+        if version is not None:
+            from zen_core.naming import validate_version
+
+            version = validate_version(version, name)
+        self.version = version
         self.tags = list(tags or ())
 
     def __repr__(self) -> str:

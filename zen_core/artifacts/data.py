@@ -16,6 +16,7 @@ from zen_core.errors import (
     ArtifactDataMissingError,
     IntegrityError,
     MaterializerError,
+    MaterializerNotFoundError,
     StoreError,
     ZenError,
 )
@@ -116,11 +117,22 @@ def _discard(store: ArtifactStore, uri: str) -> None:
 
 def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
               materializer: str, type_path: str | None, files: dict[str, list] | None,
-              allow_pickle: bool, label: str, data_type: Any = None) -> Any:
-    """Load an artifact's data, verifying what the materializer reads."""
-    mat_cls = registry.by_name(materializer)
-    if data_type is None:
-        data_type = import_type(type_path) if type_path else object
+              allow_pickle: bool, label: str, data_type: Any = None,
+              content_hash: str | None = None) -> Any:
+    """Load an artifact's data, verifying what the materializer reads.
+
+    The record is checked first: its URI must lie inside the store, and its manifest
+    must exist (and match ``content_hash`` when given), so a tampered record is never
+    read from elsewhere or loaded unverified.
+    """
+    check_record(store, uri=uri, files=files, content_hash=content_hash, label=label)
+    try:
+        mat_cls = registry.by_name(materializer)
+        if data_type is None:
+            data_type = registry.resolve_type(type_path, mat_cls) if type_path else object
+    except MaterializerNotFoundError as exc:  # say which artifact could not be loaded
+        raise MaterializerNotFoundError(f"cannot load artifact {label} ({uri}): {exc}",
+                                        **{**exc.details, "artifact": label, "uri": uri}) from exc
     mat = mat_cls(uri, store, files=files, allow_pickle=allow_pickle, label=label)
     try:
         value = mat.load(data_type)
@@ -128,13 +140,18 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
     except (IntegrityError, ZenError):
         raise
     except Exception as exc:
-        if isinstance(exc, FileNotFoundError | OSError) and not store.exists(uri):
-            raise ArtifactDataMissingError(
-                f"the data of artifact {label} is missing from the store: {uri} does not exist. "
-                f"It was deleted outside zen_core (or pruned with --only-artifact). Fix: rerun "
-                f"the step that produced it with enable_cache=False.",
-                uri=uri, artifact=label,
-            ) from exc
+        if isinstance(exc, OSError):
+            missing = _missing_files(store, uri, files)
+            if missing:
+                what = (f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing "
+                        f"from {uri}" if store.exists(uri) and missing != [""] else
+                        f"{uri} does not exist")
+                raise ArtifactDataMissingError(
+                    f"the data of artifact {label} is missing from the store: {what}. It was "
+                    f"deleted outside zen_core (or pruned with --only-artifact). Fix: rerun the "
+                    f"step that produced it with enable_cache=False.",
+                    uri=uri, artifact=label, missing=missing,
+                ) from exc
         raise MaterializerError(
             f"{mat_cls.__name__} failed to load artifact {label} from {uri}: "
             f"{type(exc).__name__}: {exc}",
@@ -143,21 +160,34 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
     return value
 
 
-_type_cache: dict[str, Any] = {}
+def check_record(store: ArtifactStore, *, uri: str, files: dict[str, list] | None,
+                 content_hash: str | None, label: str) -> None:
+    """Refuse a record that points outside the store or has no (or a forged) manifest."""
+    if not store.contains(uri):
+        raise StoreError(
+            f"artifact {label} is recorded at {uri!r}, outside the active artifact store "
+            f"(root {store.path!r}); zen_core reads only inside its store. Its record was "
+            f"changed, or it belongs to another stack. Fix: activate the stack whose artifact "
+            f"store holds it.", uri=uri, root=store.path, artifact=label)
+    if files is None or (content_hash is not None and combine(files) != content_hash):
+        problem = ("has no manifest of its stored files" if files is None else
+                   "has a manifest that does not match its content hash")
+        raise IntegrityError(
+            f"artifact {label} {problem}: its record was changed after it was saved, and "
+            f"zen_core does not load data it cannot verify. Fix: rerun the step that produced it "
+            f"(with enable_cache=False) to store it again.", uri=uri, artifact=label)
 
 
-def import_type(path: str) -> Any:
-    """The class recorded as ``module.QualName``; ``object`` if it cannot be imported."""
-    typ = _type_cache.get(path)
-    if typ is None:
-        from zen_core.materializers.registry import import_object
+def _missing_files(store: ArtifactStore, uri: str, files: dict[str, list] | None) -> list[str]:
+    """The manifest's files that are gone from the store or have another size (one listing)."""
+    if not files:
+        return []
+    if list(files) == [""]:  # a registered single file
+        return [] if store.exists(uri) else [""]
+    present = store.list_files(uri)
+    return sorted(rel for rel, (size, _) in files.items() if present.get(rel) != size)
 
-        if path == "builtins.NoneType":
-            typ = type(None)
-        else:
-            try:
-                typ = import_object(path, what="type")
-            except ZenError:
-                typ = object
-        _type_cache[path] = typ
-    return typ
+
+def data_present(store: ArtifactStore, uri: str, files: dict[str, list] | None) -> bool:
+    """Whether every file of a manifest is in the store with its size (no hashing)."""
+    return files is not None and not _missing_files(store, uri, files)

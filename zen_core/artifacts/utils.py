@@ -11,7 +11,7 @@ from zen_core.errors import ArtifactVersionExistsError, StoreError
 from zen_core.hashing import combine, hash_stream
 from zen_core.materializers.base import ArtifactType, qualified_name
 from zen_core.metadata_stores.base import NewArtifactVersion
-from zen_core.naming import validate_name
+from zen_core.naming import validate_name, validate_version
 from zen_core.records import ArtifactOrigin, ArtifactVersion
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
     validate_name(name)
     client = Client()
     stack = client.active_stack
-    version = None if version is None else str(version)
+    version = None if version is None else validate_version(version, name)
     if version is not None and stack.metadata_store.version_taken(name, version):
         raise ArtifactVersionExistsError.taken(name, version)
     mat = materializer or client.materializers.for_type(type(data),
@@ -58,11 +58,24 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
     from zen_core.materializers.path import RegisteredPathMaterializer
 
     validate_name(name)
+    version = None if version is None else validate_version(version, name)
     client = Client()
     stack = client.active_stack
     store = stack.artifact_store
-    check_inside(store, folder_or_file_uri)
     uri = store._strip(folder_or_file_uri).rstrip("/")
+    if uri == store._strip(store.path).rstrip("/"):
+        raise StoreError(
+            f"cannot register {folder_or_file_uri!r}: it is the artifact store's root itself, "
+            f"which also holds zen_core's own data. Fix: register a file or folder under it, "
+            f"e.g. {store.join('my_folder')!r}.", uri=uri)
+    check_inside(store, folder_or_file_uri)
+    escapes = store.links_leaving_root(uri)
+    if escapes:
+        raise StoreError(
+            f"cannot register {folder_or_file_uri!r}: {escapes[0]!r} is a link to a place "
+            f"outside the artifact store (root {store.path!r}), and zen_core reads only inside "
+            f"its store. Fix: copy the data under the root instead of linking to it.",
+            uri=uri, link=escapes[0])
     if store.owned_by_zen(uri):
         raise StoreError(f"{folder_or_file_uri!r} lies inside zen_core's own folder "
                          f"{store.zen_root!r}. Fix: register files outside it.", uri=uri)
@@ -70,7 +83,6 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
         raise StoreError(f"cannot register {folder_or_file_uri!r}: it does not exist in the "
                          f"artifact store {store.path!r}. Fix: write the file or folder first.",
                          uri=uri)
-    version = None if version is None else str(version)
     if version is not None and stack.metadata_store.version_taken(name, version):
         raise ArtifactVersionExistsError.taken(name, version)
     if store.isdir(uri):

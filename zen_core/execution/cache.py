@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zen_core.artifacts.data import data_present
 from zen_core.errors import ZenError
 from zen_core.hashing import new_hasher
 
@@ -73,15 +74,16 @@ class StepCache:
         return None
 
     def _still_valid(self, av: ArtifactVersion) -> bool:
-        """Metadata present (it was just read) and the data still in the store, written by a
-        materializer that is still registered at the same version."""
+        """Metadata present (it was just read), every file of its manifest still in the store
+        with its size (one listing, no hashing: loading verifies), written by a materializer
+        still registered at the same version."""
         try:
             mat = self.registry.by_name(av.materializer)
         except ZenError:
             return False
         if str(mat.VERSION) != av.materializer_version:
             return False
-        return self.artifact_store.exists(av.uri)
+        return data_present(self.artifact_store, av.uri, av.files)
 
     def miss_reason(self, pipeline_name: str, node_id: str, parts: dict[str, Any],
                     cache_key: str) -> str:

@@ -18,7 +18,7 @@ from zen_core import _context
 from zen_core.errors import CompositionError, ParameterError
 from zen_core.naming import check_placeholders, validate_name
 from zen_core.records import ArtifactVersion
-from zen_core.signatures import OutputSpec, check_type, type_name
+from zen_core.signatures import OutputSpec, conform, type_name
 
 if TYPE_CHECKING:
     from zen_core.pipelines import Pipeline
@@ -120,16 +120,18 @@ class Composer:
 
     def _check_parameter(self, inv_id: str, name: str, value: Any, annotation: Any) -> Any:
         try:
-            json.dumps(value, allow_nan=True)
-        except (TypeError, ValueError):
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            got = ("a NaN or infinite float, which JSON cannot hold" if isinstance(exc, ValueError)
+                   and "Out of range float" in str(exc) else type_name(type(value)))
             raise ParameterError(
                 f"step {inv_id!r}, argument {name!r}: parameters must be JSON-serializable, got "
-                f"{type_name(type(value))}. Fix: pass it as an artifact (return it from an "
-                f"upstream step, or save_artifact() it and pass "
-                f"Client().get_artifact_version(...)).",
+                f"{got}. Fix: pass it as an artifact (return it from an upstream step, or "
+                f"save_artifact() it and pass Client().get_artifact_version(...)).",
                 step=inv_id, argument=name, value_type=type(value),
             ) from None
-        if not check_type(value, annotation):
+        matches, value = conform(value, annotation)
+        if not matches:
             raise ParameterError(
                 f"step {inv_id!r}, argument {name!r}: expected {type_name(annotation)}, got "
                 f"{type_name(type(value))} ({value!r}).",

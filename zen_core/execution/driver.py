@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zen_core import leases
 from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
@@ -25,6 +26,7 @@ from zen_core.execution.compose import Invocation, compose
 from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
+from zen_core.materializers.registry import import_object
 from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import notify
@@ -55,7 +57,7 @@ def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> 
     params = {}
     for name, value in bound.arguments.items():
         try:
-            json.dumps(value)
+            json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             value = repr(value)
         params[name] = value
@@ -96,7 +98,9 @@ class RunDriver:
 
     def run(self) -> PipelineRun:
         self._check_stack()
+        leases.reap(self.store, self.config)  # runs whose process died are failed first
         self._create_run()
+        leases.keeper.hold(self.store, self.run_record.id, self.config)
         self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
                       steps=len(self.nodes))
         orchestrator = self.stack.orchestrator
@@ -111,11 +115,18 @@ class RunDriver:
                     f"each prepared step to driver.complete or driver.fail. Fix the "
                     f"orchestrator, or use another one.", orchestrator=orchestrator.FLAVOR)
         except BaseException as exc:
+            leases.keeper.release(self.run_record.id)
             self._fail_unfinished(exc)
             self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
                                   error=f"{type(exc).__name__}: {exc}")
-            self.log.error("run.failed", run=self.run_record.name, error=f"{type(exc).__name__}: {exc}")
+            if self.failures:  # the step's own line already gave the error: name it only
+                self.log.error("run.failed", run=self.run_record.name,
+                               failed_step=self.failures[0][0])
+            else:
+                self.log.error("run.failed", run=self.run_record.name,
+                               error=f"{type(exc).__name__}: {exc}")
             raise
+        leases.keeper.release(self.run_record.id)
         finished = time.time()
         self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
         self.log.info("run.finished", run=self.run_record.name,
@@ -157,7 +168,7 @@ class RunDriver:
         for name in [base, *(f"{base}-{n}" for n in range(2, _NAME_ATTEMPTS + 1))]:
             self.run_record.name = name
             try:
-                self.store.create_run(self.run_record)
+                self.store.create_run(self.run_record, leases.new_lease(self.config))
                 return
             except RunNameTakenError as exc:
                 taken = exc
@@ -229,6 +240,7 @@ class RunDriver:
             artifact_store=self.progress.store(self.stack.artifact_store),
             allow_pickle=self.config.allow_pickle,
             materializer_overrides=dict(self.config.materializers),
+            trusted_modules=self.config.trusted_modules,
         )
 
     def complete(self, node: Invocation, result: StepResult) -> None:
@@ -300,8 +312,10 @@ class RunDriver:
         override = node.step.output_materializers
         if override is not None:
             chosen = override.get(spec.name) if isinstance(override, Mapping) else override
+            if isinstance(chosen, str):  # named in the program's own code: importing it is fine
+                chosen = import_object(chosen, what="materializer")
             if chosen is not None:
-                return chosen if isinstance(chosen, str) else qualified_name(chosen)
+                return qualified_name(chosen)
         target = materializer_type(spec.annotation)
         if target is None:
             return None

@@ -17,7 +17,7 @@ from zen_core.artifacts.data import StoredData, load_data, save_data
 from zen_core.errors import StepTypeError
 from zen_core.materializers.registry import get_registry
 from zen_core.records import ArtifactVersion, loaded_in_step
-from zen_core.signatures import check_type, type_name
+from zen_core.signatures import conform, type_name
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
@@ -47,6 +47,7 @@ class StepTask:
     artifact_store: ArtifactStore
     allow_pickle: bool
     materializer_overrides: Mapping[str, str]
+    trusted_modules: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -58,16 +59,17 @@ class StepResult:
 
 
 def execute_step(task: StepTask) -> StepResult:
-    registry = get_registry(task.materializer_overrides)
+    registry = get_registry(task.materializer_overrides, trusted_modules=task.trusted_modules)
     store = task.artifact_store
     step = task.step
     kwargs = dict(task.params)
     for name, av in task.inputs.items():
         value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
                           type_path=av.type, files=av.files, allow_pickle=task.allow_pickle,
-                          label=av.label)
+                          label=av.label, content_hash=av.content_hash)
         expected = step.signature.annotations.get(name)
-        if not check_type(value, expected):
+        matches, value = conform(value, expected)
+        if not matches:
             raise StepTypeError(
                 f"step {task.invocation_id!r}, input {name!r}: expected {type_name(expected)}, "
                 f"but artifact {av.label} loads as {type_name(type(value))}.",
@@ -90,7 +92,8 @@ def execute_step(task: StepTask) -> StepResult:
     values = _split(task, plans, returned)
     stored = []
     for plan, value in zip(plans, values):
-        if not check_type(value, plan.annotation):
+        matches, value = conform(value, plan.annotation)
+        if not matches:
             raise StepTypeError(
                 f"step {task.invocation_id!r}, output {plan.io_name!r}: expected "
                 f"{type_name(plan.annotation)}, got {type_name(type(value))}.",

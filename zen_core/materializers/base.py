@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import enum
 import posixpath
+import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from zen_core.errors import IntegrityError, MaterializerError, UnsafeArtifactError
@@ -51,6 +52,15 @@ class Materializer:
     ASSOCIATED_TYPES: ClassVar[tuple[type | str, ...]] = ()  # classes or "module.Name"
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[str] = ArtifactType.DATA
     VERSION: ClassVar[str] = "1"
+    # Whether load() needs the recorded type itself. A recorded type is imported only when
+    # that is safe (see MaterializerRegistry.resolve_type); a materializer that can load
+    # without it (pickle; one that reads its class from its own stored files) says False
+    # and then receives ``object`` instead of an error.
+    NEEDS_RECORDED_TYPE: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _defined[qualified_name(cls)] = cls
 
     def __init__(self, uri: str, artifact_store: ArtifactStore, *,
                  files: dict[str, Any] | None = None, allow_pickle: bool = True,
@@ -92,8 +102,9 @@ class Materializer:
 
     @property
     def fs(self) -> Any:
-        """The artifact store's fsspec filesystem."""
-        return self.artifact_store.fs
+        """The artifact store's fsspec filesystem, confined: calls that write, move or delete
+        anywhere but under ``self.uri`` are refused (reads are not limited)."""
+        return _ConfinedFileSystem(self.artifact_store.fs, self.uri, type(self).__name__)
 
     def path(self, relative_path: str = "") -> str:
         """The URI of ``relative_path`` under ``self.uri``; refuses to leave it."""
@@ -125,10 +136,17 @@ class Materializer:
                 self.written[rel] = [size, digest]
 
             return HashingWriter(self.artifact_store.open(uri, mode, **kwargs), record)
-        raw = self.artifact_store.open(uri, mode, **kwargs)
-        expected = (self._expected or {}).get(rel)
+        if self._expected is None:  # reading back during save: nothing recorded yet
+            return self.artifact_store.open(uri, mode, **kwargs)
+        expected = self._expected.get(rel)
         if expected is None:
-            return raw
+            raise IntegrityError(
+                f"artifact {self._label}: {type(self).__name__} reads {rel!r}, which is not among "
+                f"the files stored with it ({', '.join(sorted(self._expected)) or 'none'}). Its "
+                f"record was changed, or the materializer reads a file its save did not write "
+                f"through self.open. Fix: rerun the step that produced it (enable_cache=False).",
+                uri=uri, file=rel)
+        raw = self.artifact_store.open(uri, mode, **kwargs)
         reader = VerifyingReader(raw, expected, self._integrity_failure(uri))
         self._open_files.append(reader)
         return reader
@@ -191,6 +209,74 @@ class Materializer:
         files, self._open_files = self._open_files, []
         for f in files:
             f.close()
+
+
+class _ConfinedFileSystem:
+    """An fsspec filesystem as a materializer sees it: changes stay under its folder."""
+
+    # fsspec methods that change the store, and the parameters naming what they change
+    _CHANGES: ClassVar[dict[str, tuple[str, ...]]] = {
+        **dict.fromkeys(("pipe", "pipe_file", "touch", "mkdir", "makedirs", "mkdirs", "rm",
+                         "rm_file", "rmdir", "delete", "write_text", "write_bytes"), ("path",)),
+        **dict.fromkeys(("put", "put_file"), ("rpath",)),
+        **dict.fromkeys(("mv", "move", "rename"), ("path1", "path2")),
+        **dict.fromkeys(("copy", "cp", "cp_file"), ("path2",)),
+    }
+
+    def __init__(self, fs: Any, root: str, owner: str) -> None:
+        self._fs = fs
+        self._root = posixpath.normpath(fs._strip_protocol(root))
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._fs, name)
+        if name == "open":
+            def open_(path: Any, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+                if any(c in mode for c in "wax+"):
+                    self._check(path, name)
+                return attr(path, mode, *args, **kwargs)
+
+            return open_
+        changed = self._CHANGES.get(name)
+        if changed is None:
+            return attr
+
+        def changing(*args: Any, **kwargs: Any) -> Any:
+            import inspect
+
+            bound = inspect.signature(attr).bind_partial(*args, **kwargs).arguments
+            for param in changed:
+                if param in bound:
+                    self._check(bound[param], name)
+            return attr(*args, **kwargs)
+
+        return changing
+
+    def _check(self, paths: Any, method: str) -> None:
+        for path in paths if isinstance(paths, list | tuple) else [paths]:
+            stripped = posixpath.normpath(self._fs._strip_protocol(str(path)))
+            if stripped != self._root and not stripped.startswith(self._root + "/"):
+                raise MaterializerError(
+                    f"{self._owner} called self.fs.{method} on {str(path)!r}, outside its "
+                    f"artifact folder {self._root!r}; a materializer may change only its own "
+                    f"folder. Fix: write under self.uri (self.path(relative_path) gives a URI "
+                    f"there).", path=str(path), uri=self._root)
+
+
+# Every Materializer subclass this process has defined, by qualified name: a class a record
+# names may be used when the program defined it, without importing anything the record names.
+_defined: weakref.WeakValueDictionary[str, type[Materializer]] = weakref.WeakValueDictionary()
+
+
+def defined_materializer(name: str) -> type[Materializer] | None:
+    """The materializer class called ``name`` if this process has defined it."""
+    return _defined.get(name)
+
+
+def claimed_packages(mat: type[Materializer]) -> set[str]:
+    """Top-level packages of the types ``mat`` claims (``{"pandas"}`` for ``"pandas.DataFrame"``)."""
+    return {(t if isinstance(t, str) else t.__module__).split(".", 1)[0]
+            for t in mat.ASSOCIATED_TYPES}
 
 
 def qualified_name(obj: Any) -> str:

@@ -172,6 +172,7 @@ class PickleMaterializer(Materializer):
 
     FILE = "data.pkl"
     ASSOCIATED_TYPES = ()
+    NEEDS_RECORDED_TYPE = False  # the payload says what it is
 
     @staticmethod
     def warn_or_refuse(data_type: type, allow_pickle: bool, context: str = "") -> None:

@@ -21,11 +21,16 @@ import functools
 import importlib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import ConfigError, MaterializerConflictError, MaterializerNotFoundError
-from zen_core.materializers.base import Materializer, qualified_name
+from zen_core.materializers.base import (
+    Materializer,
+    claimed_packages,
+    defined_materializer,
+    qualified_name,
+)
 
 if TYPE_CHECKING:
     from zen_core.config import ZenConfig
@@ -33,7 +38,8 @@ if TYPE_CHECKING:
 
 class MaterializerRegistry:
     def __init__(self, materializers: list[tuple[str, type[Materializer]]],
-                 overrides: Mapping[str, str] | None = None) -> None:
+                 overrides: Mapping[str, str] | None = None,
+                 trusted_modules: Sequence[str] = ()) -> None:
         self._claims: dict[type, list[tuple[str, type[Materializer]]]] = {}
         self._lazy: dict[str, list[tuple[str, type[Materializer]]]] = {}  # "module.Name" claims
         for plugin_name, mat in materializers:
@@ -47,12 +53,14 @@ class MaterializerRegistry:
         self._lazy_overrides = dict(self._overrides)  # keys not resolved yet
         self._by_name = {qualified_name(cls): cls for _, cls in materializers}
         self._cache: dict[type, type[Materializer]] = {}
+        self.trusted_modules = tuple(trusted_modules)
 
     @classmethod
-    def from_plugins(cls, pm: Any, overrides: Mapping[str, str] | None = None) -> MaterializerRegistry:
+    def from_plugins(cls, pm: Any, overrides: Mapping[str, str] | None = None,
+                     trusted_modules: Sequence[str] = ()) -> MaterializerRegistry:
         from zen_core.plugins import collect
 
-        return cls(collect(pm, "zen_materializers"), overrides)
+        return cls(collect(pm, "zen_materializers"), overrides, trusted_modules)
 
     @property
     def materializers(self) -> list[type[Materializer]]:
@@ -159,11 +167,54 @@ class MaterializerRegistry:
         return mat
 
     def by_name(self, name: str) -> type[Materializer]:
-        """A materializer class from its recorded qualified name."""
-        mat = self._by_name.get(name)
+        """A materializer class from its recorded qualified name.
+
+        The name comes from a record, so nothing it names is imported unless trusted: it
+        resolves to a built-in or plugin materializer, a Materializer subclass this program
+        has defined, or a class in a ``trusted_modules`` module; anything else is refused.
+        """
+        mat = self._by_name.get(name) or defined_materializer(name)
         if mat is not None:
             return mat
-        return import_object(name, what="materializer")
+        if self.trusts(name):
+            return import_object(name, what="materializer")
+        module = name.rpartition(".")[0]
+        top = name.split(".", 1)[0]
+        if top.startswith("zen_") and top != "zen_core":
+            dist = distribution_name(top)
+            message = (f"materializer {name!r} recorded with this artifact comes from the plugin "
+                       f"{dist}, which is not installed. Fix: pip install {dist}.")
+        elif module == "__main__" or module.startswith("__main__."):
+            message = (f"materializer {name!r} recorded with this artifact was defined in the "
+                       f"script that saved it, which cannot be imported by name. Fix: define the "
+                       f"materializer in an importable module and import it before loading.")
+        else:
+            message = (f"materializer {name!r} recorded with this artifact is neither built in, "
+                       f"nor provided by an installed plugin, nor defined in this program, and "
+                       f"zen_core imports no module a record names unless told to trust it. Fix: "
+                       f"import {module} in this program before loading, or trust its package: "
+                       f"trusted_modules = [{top!r}] in the config.")
+        raise MaterializerNotFoundError(message, path=name)
+
+    def trusts(self, name: str) -> bool:
+        """Whether ``name`` lies in a module of the config's ``trusted_modules``."""
+        return any(name == t or name.startswith(t + ".") for t in self.trusted_modules)
+
+    def resolve_type(self, path: str, mat: type[Materializer]) -> Any:
+        """The type recorded as ``path`` for loading with ``mat``, imported only when its
+        top-level package is loaded already, claimed by ``mat``, or trusted."""
+        if path == "builtins.NoneType":
+            return type(None)
+        top = path.split(".", 1)[0]
+        if top in sys.modules or top in claimed_packages(mat) or self.trusts(path):
+            return import_type(path)
+        if not mat.NEEDS_RECORDED_TYPE:
+            return object
+        raise MaterializerNotFoundError(
+            f"the artifact's recorded type {path!r} is in package {top!r}, which is not loaded, "
+            f"not claimed by its materializer {qualified_name(mat)} and not trusted; zen_core "
+            f"imports no module a record names unless told to. Fix: import {top} before "
+            f"loading, or trust it: trusted_modules = [{top!r}] in the config.", path=path)
 
 
 def import_object(path: str, *, what: str) -> Any:
@@ -216,13 +267,31 @@ def check_overrides(config: ZenConfig, registry: MaterializerRegistry) -> None:
             source=config.origin(key_path), key_path=key_path, value=name)
 
 
+_type_cache: dict[str, Any] = {}
+
+
+def import_type(path: str) -> Any:
+    """The class recorded as ``module.QualName``; ``object`` if it cannot be imported."""
+    typ = _type_cache.get(path)
+    if typ is None:
+        try:
+            typ = import_object(path, what="type")
+        except MaterializerNotFoundError:
+            typ = object
+        _type_cache[path] = typ
+    return typ
+
+
 @functools.cache
-def _registry_for(pm: Any, overrides: tuple[tuple[str, str], ...]) -> MaterializerRegistry:
-    return MaterializerRegistry.from_plugins(pm, dict(overrides))
+def _registry_for(pm: Any, overrides: tuple[tuple[str, str], ...],
+                  trusted: tuple[str, ...]) -> MaterializerRegistry:
+    return MaterializerRegistry.from_plugins(pm, dict(overrides), trusted)
 
 
-def get_registry(overrides: Mapping[str, str] | None = None, pm: Any = None) -> MaterializerRegistry:
+def get_registry(overrides: Mapping[str, str] | None = None, pm: Any = None,
+                 trusted_modules: Sequence[str] = ()) -> MaterializerRegistry:
     """The registry of this process's plugin manager (built once per override set)."""
     from zen_core.plugins import get_plugin_manager
 
-    return _registry_for(pm or get_plugin_manager(), tuple(sorted((overrides or {}).items())))
+    return _registry_for(pm or get_plugin_manager(), tuple(sorted((overrides or {}).items())),
+                         tuple(trusted_modules))

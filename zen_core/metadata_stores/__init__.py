@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 from zen_core._lazy import lazy_exports
 
 __all__ = ["MIGRATIONS", "ArtifactSummary", "Dialect", "MetadataStore", "NewArtifactVersion",
-           "SQLMetadataStore", "SQLiteMetadataStore"]
+           "RunLease", "SQLMetadataStore", "SQLiteMetadataStore"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ArtifactSummary": "zen_core.metadata_stores.base",
     "MetadataStore": "zen_core.metadata_stores.base",
     "NewArtifactVersion": "zen_core.metadata_stores.base",
+    "RunLease": "zen_core.metadata_stores.base",
     "MIGRATIONS": "zen_core.metadata_stores.sql",
     "Dialect": "zen_core.metadata_stores.sql",
     "SQLMetadataStore": "zen_core.metadata_stores.sql",
@@ -28,6 +29,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 })
 
 if TYPE_CHECKING:
-    from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
+    from zen_core.metadata_stores.base import (
+        ArtifactSummary,
+        MetadataStore,
+        NewArtifactVersion,
+        RunLease,
+    )
     from zen_core.metadata_stores.sql import MIGRATIONS, Dialect, SQLMetadataStore
     from zen_core.metadata_stores.sqlite import SQLiteMetadataStore

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -52,6 +52,20 @@ class NewArtifactVersion:
 
 
 @attrs.frozen
+class RunLease:
+    """Who runs a running run, and until when it promised to renew: how crashed runs are found.
+
+    ``host``/``pid``/``started`` (the process's start time, so a reused pid is told apart)
+    name the owner; ``expires`` is when the run counts as crashed unless renewed.
+    """
+
+    host: str | None
+    pid: int | None
+    started: float | None
+    expires: float | None
+
+
+@attrs.frozen
 class ArtifactSummary:
     name: str
     versions: int
@@ -73,11 +87,28 @@ class MetadataStore(Component):
 
     # -- pipeline runs -------------------------------------------------------
 
-    def create_run(self, run: PipelineRun) -> None:
-        """Record a new run (status ``running``) when a pipeline call starts.
+    def create_run(self, run: PipelineRun, lease: RunLease | None = None) -> None:
+        """Record a new run (status ``running``) when a pipeline call starts, committed at
+        once with its ``lease`` (who runs it, until when: see :meth:`reap_runs`).
 
         Raise ``RunNameTakenError`` and record nothing when another run has
         ``run.name``; the driver then retries with another name.
+        """
+        raise NotImplementedError
+
+    def renew_leases(self, run_ids: Sequence[str], expires: float) -> None:
+        """Move the lease of each still-running run in ``run_ids`` to ``expires`` (one
+        write; called every few seconds off the step path by the process running them)."""
+        raise NotImplementedError
+
+    def reap_runs(self, now: float, owner_dead: Callable[[RunLease], bool],
+                  unleased_before: float) -> list[str]:
+        """Mark crashed runs ``failed`` (error starting ``crashed:``), with their running
+        steps; return their ids.
+
+        A running run crashed when its lease expired before ``now``, when it has no lease
+        and was created before ``unleased_before``, or when ``owner_dead(lease)`` says its
+        owner process is gone. A run whose lease was renewed meanwhile is left alone.
         """
         raise NotImplementedError
 

@@ -16,13 +16,19 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
-from zen_core.metadata_stores.base import ArtifactSummary, MetadataStore, NewArtifactVersion
+from zen_core.metadata_stores.base import (
+    ArtifactSummary,
+    MetadataStore,
+    NewArtifactVersion,
+    RunLease,
+)
+from zen_core.naming import is_number, validate_version
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
 
 
@@ -67,6 +73,12 @@ MIGRATIONS: list[list[str]] = [
             step_run_id TEXT NOT NULL, direction TEXT NOT NULL, io_name TEXT NOT NULL,
             artifact_version_id TEXT NOT NULL, PRIMARY KEY (step_run_id, direction, io_name))""",
         "CREATE INDEX ix_sa_artifact ON step_artifacts (artifact_version_id, direction)",
+    ],
+    [  # 2: who runs a running run, and until when it promised to renew (crash detection)
+        "ALTER TABLE pipeline_runs ADD COLUMN owner_host TEXT",
+        "ALTER TABLE pipeline_runs ADD COLUMN owner_pid BIGINT",
+        "ALTER TABLE pipeline_runs ADD COLUMN owner_started {float}",
+        "ALTER TABLE pipeline_runs ADD COLUMN lease_expires {float}",
     ],
 ]
 
@@ -255,14 +267,17 @@ class SQLMetadataStore(MetadataStore):
 
     # -- pipeline runs -----------------------------------------------------------
 
-    def create_run(self, run: PipelineRun) -> None:
+    def create_run(self, run: PipelineRun, lease: RunLease | None = None) -> None:
+        lease = lease or RunLease(None, None, None, None)
         try:
             with self._write() as cur:
                 cur.execute(
                     "INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, "
-                    "finished, params, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "finished, params, error, owner_host, owner_pid, owner_started, "
+                    "lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run.id, run.name, run.pipeline_name, str(run.status), run.created,
-                     run.finished, _dumps(run.params), run.error),
+                     run.finished, _dumps(run.params), run.error, lease.host, lease.pid,
+                     lease.started, lease.expires),
                 )
         except Exception as exc:
             if self._is_unique_violation(exc):  # the id is random: it is the name
@@ -275,6 +290,50 @@ class SQLMetadataStore(MetadataStore):
         with self._write() as cur:
             cur.execute("UPDATE pipeline_runs SET status = ?, finished = ?, error = ? WHERE id = ?",
                         (str(status), finished, error, run_id))
+
+    def renew_leases(self, run_ids: Sequence[str], expires: float) -> None:
+        if not run_ids:
+            return
+        with self._write() as cur:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                cur.execute(f"UPDATE pipeline_runs SET lease_expires = ? WHERE status = ? AND "
+                            f"id IN ({', '.join('?' * len(chunk))})",
+                            (expires, ExecutionStatus.RUNNING.value, *chunk))
+
+    def reap_runs(self, now: float, owner_dead: Callable[[RunLease], bool],
+                  unleased_before: float) -> list[str]:
+        with self._read() as cur:
+            cur.execute("SELECT id, owner_host, owner_pid, owner_started, lease_expires, created "
+                        "FROM pipeline_runs WHERE status = ?", (ExecutionStatus.RUNNING.value,))
+            rows = cur.fetchall()
+        reaped = []
+        for run_id, host, pid, started, expires, created in rows:
+            lease = RunLease(host, pid, started, expires)
+            if expires is not None and expires < now:
+                why = "its process stopped renewing its lease"
+            elif expires is None and created < unleased_before:
+                why = "it was started without a lease and never finished"
+            elif host is not None and owner_dead(lease):
+                why = f"its process (pid {pid} on {host}) is gone"
+            else:
+                continue
+            error = f"crashed: {why}; the run was marked failed when it was found"
+            with self._write() as write:
+                # only if its lease is still what was read: a renewal in between wins
+                same_lease = "lease_expires IS NULL" if expires is None else "lease_expires = ?"
+                write.execute(
+                    f"UPDATE pipeline_runs SET status = ?, finished = ?, error = ? WHERE id = ? "
+                    f"AND status = ? AND {same_lease} RETURNING id",
+                    (ExecutionStatus.FAILED.value, now, error, run_id,
+                     ExecutionStatus.RUNNING.value, *([] if expires is None else [expires])))
+                if write.fetchone() is not None:
+                    write.execute("UPDATE step_runs SET status = ?, finished = ?, error = ? "
+                                  "WHERE run_id = ? AND status = ?",
+                                  (ExecutionStatus.FAILED.value, now, error, run_id,
+                                   ExecutionStatus.RUNNING.value))
+                    reaped.append(run_id)
+        return reaped
 
     def get_run(self, id_or_name: str) -> PipelineRun | None:
         with self._read() as cur:
@@ -388,7 +447,7 @@ class SQLMetadataStore(MetadataStore):
             row = cur.fetchone()
         if row is None:
             return None
-        return _step_run(row[:-1]), json.loads(row[-1])
+        return _step_run(row[:-1]), _loads(row[-1], {}, "step_runs", "cache_parts", row[1])
 
     def get_step_run(self, step_run_id: str) -> StepRun | None:
         with self._read() as cur:
@@ -431,10 +490,16 @@ class SQLMetadataStore(MetadataStore):
                 "RETURNING last_number",
                 (new.name,),
             )
-            version = str(cur.fetchone()[0])
+            number = int(cur.fetchone()[0])
+            if number == 1:  # a new name, or its counter row was lost: count on from the versions
+                number = self._highest_number(cur, new.name) + 1
+                if number > 1:
+                    cur.execute("UPDATE artifact_names SET last_number = ? WHERE name = ?",
+                                (number, new.name))
+            version = str(number)
         else:
-            version = new.version
-            if version.isdigit():  # a pinned number still counts for the automatic ones
+            version = validate_version(new.version, new.name)
+            if is_number(version):  # a pinned number still counts for the automatic ones
                 cur.execute(
                     "INSERT INTO artifact_names (name, last_number) VALUES (?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET last_number = CASE WHEN "
@@ -461,6 +526,12 @@ class SQLMetadataStore(MetadataStore):
             raise
         av.seq = int(cur.fetchone()[0])
         return av
+
+    def _highest_number(self, cur: Any, name: str) -> int:
+        """The highest numeric version ``name`` has (0: none); read only for a name's first
+        automatic number, so a deleted counter row heals instead of blocking the name."""
+        cur.execute("SELECT version FROM artifact_versions WHERE name = ?", (name,))
+        return max((int(v) for (v,) in cur.fetchall() if is_number(v)), default=0)
 
     def create_artifact_version(self, new: NewArtifactVersion) -> ArtifactVersion:
         with self._write() as cur:
@@ -620,22 +691,41 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
+def _loads(text: Any, fallback: Any, table: str, column: str, row_id: str) -> Any:
+    """A JSON column's value; a row changed outside zen_core into invalid JSON gives
+    ``fallback`` and one warning, so listing and showing still work (an unreadable
+    manifest falls back to ``None``, which loading refuses)."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        from zen_core.logger import get_logger
+
+        get_logger().warning("metadata.invalid_json", table=table, column=column, id=row_id,
+                             error=str(exc), hint="the row was changed outside zen_core")
+        return fallback
+
+
 def _run(r: Sequence[Any]) -> PipelineRun:
     return PipelineRun(seq=r[0], id=r[1], name=r[2], pipeline_name=r[3], status=r[4],
-                       created=r[5], finished=r[6], params=json.loads(r[7]), error=r[8])
+                       created=r[5], finished=r[6],
+                       params=_loads(r[7], {}, "pipeline_runs", "params", r[1]), error=r[8])
 
 
 def _step_run(r: Sequence[Any]) -> StepRun:
     return StepRun(seq=r[0], id=r[1], run_id=r[2], name=r[3], step_name=r[4], pipeline_name=r[5],
-                   status=r[6], params=json.loads(r[7]), cache_key=r[8], cache_miss=r[9],
-                   started=r[10], finished=r[11], error=r[12], original_step_run_id=r[13])
+                   status=r[6], params=_loads(r[7], {}, "step_runs", "params", r[1]),
+                   cache_key=r[8], cache_miss=r[9], started=r[10], finished=r[11], error=r[12],
+                   original_step_run_id=r[13])
 
 
 def _artifact(r: Sequence[Any]) -> ArtifactVersion:
+    def column(i: int, name: str, fallback: Any) -> Any:
+        return _loads(r[i], fallback, "artifact_versions", name, r[1])
+
     return ArtifactVersion(
         seq=r[0], id=r[1], name=r[2], version=r[3], uri=r[4], type=r[5], artifact_type=r[6],
         materializer=r[7], materializer_version=r[8], content_hash=r[9], size=int(r[10]),
-        files=json.loads(r[11]), created=r[12], tags=json.loads(r[13]),
-        metadata=json.loads(r[14]), visualizations=json.loads(r[15]),
+        files=column(11, "files", None), created=r[12], tags=column(13, "tags", []),
+        metadata=column(14, "metadata", {}), visualizations=column(15, "visualizations", {}),
         producer_step_run_id=r[16], run_id=r[17], origin=r[18],
     )

@@ -37,7 +37,53 @@ def _step(run: PipelineRun, name: str = "s", key: str | None = "k") -> StepRun:
                    error=None, original_step_run_id=None)
 
 
-class MetadataStoreContract:
+class RunLeaseContract:
+    """Crashed runs are found by their lease (mixed into MetadataStoreContract)."""
+
+    def test_a_run_whose_lease_expired_is_reaped_with_its_running_steps(
+            self, metadata_store: MetadataStore) -> None:
+        from zen_core.metadata_stores.base import RunLease
+
+        now = time.time()
+        crashed, alive, finished = _run(), _run(), _run()
+        metadata_store.create_run(crashed, RunLease("elsewhere", 123, 1.0, now - 1))
+        metadata_store.create_run(alive, RunLease("elsewhere", 456, 1.0, now + 100))
+        metadata_store.create_run(finished, RunLease("elsewhere", 789, 1.0, now - 1))
+        metadata_store.finish_run(finished.id, ExecutionStatus.COMPLETED, now)
+        step = _step(crashed)
+        metadata_store.create_step_run(step, {})
+        done = _step(crashed, "done", key="k2")
+        metadata_store.create_step_run(done, {})
+        metadata_store.complete_step_run(done.id, outputs=[], extra_inputs={}, finished=now)
+
+        assert metadata_store.reap_runs(now, lambda lease: False, now - 120) == [crashed.id]
+        run = metadata_store.get_run(crashed.id)
+        assert run.status == "failed" and run.error.startswith("crashed: ")
+        assert metadata_store.get_step_run(step.id).status == "failed"
+        assert metadata_store.get_step_run(done.id).status == "completed"
+        assert metadata_store.get_run(alive.id).status == "running"
+        assert metadata_store.get_run(finished.id).status == "completed"
+        assert metadata_store.reap_runs(now, lambda lease: False, now - 120) == []
+
+    def test_renewing_keeps_a_run_alive_and_a_dead_owner_is_reaped(
+            self, metadata_store: MetadataStore) -> None:
+        from zen_core.metadata_stores.base import RunLease
+
+        now = time.time()
+        renewed, orphan, unleased = _run(), _run(), _run()
+        metadata_store.create_run(renewed, RunLease("here", 1, 5.0, now + 1))
+        metadata_store.create_run(orphan, RunLease("here", 2, 5.0, now + 100))
+        metadata_store.create_run(unleased)
+        metadata_store.renew_leases([renewed.id], now + 500)
+        later = now + 50  # past the first lease, but it was renewed
+        dead = lambda lease: lease.pid == 2  # noqa: E731
+        reaped = metadata_store.reap_runs(later, dead, unleased_before=later + 1)
+        assert sorted(reaped) == sorted([orphan.id, unleased.id])
+        assert metadata_store.get_run(renewed.id).status == "running"
+        assert "pid 2 on here" in metadata_store.get_run(orphan.id).error
+
+
+class MetadataStoreContract(RunLeaseContract):
     """Semantics every metadata store shares. Provide a ``metadata_store`` fixture
     (empty, freshly migrated). Override :meth:`reopen` when a second instance built from
     the same config would not see the same records (the default builds one)."""

@@ -277,7 +277,7 @@ def test_worker_killed_mid_save_leaves_nothing_visible_and_next_run_reuses_cache
         crashing(str(marker))
     message = str(info.value)
     assert "step 'big'" in message and "worker running it died" in message
-    assert "retries" in message and "zen artifact prune" in message
+    assert "retries" in message and len(message) < 400  # dask's account is on .reason
     assert marker.exists()
 
     client = Client()

@@ -316,13 +316,13 @@ class DaskOrchestrator(Orchestrator):
                 return _Retry(str(exc))
             tries = f" ({attempt + 1} attempts)" if attempt else ""
             reason = str(exc).rstrip(".")
+            get_logger().debug("dask.worker_died", step=node.id, detail=reason)  # dask's account
             err = WorkerDiedError(
                 f"step {node.id!r} failed: the dask worker running it died{tries} (killed, out "
-                f"of memory, or its machine was lost): {reason}. No output of this step was "
-                f"recorded; data it had half-written stays in staging until `zen artifact "
-                f"prune` removes it. Fix: find why the worker died (its log; raise "
-                f"`memory_limit`), or set `retries` on the dask orchestrator to resubmit steps "
-                f"whose worker died.", step=node.id, reason=reason)
+                f"of memory, or its machine was lost). No output of this step was recorded. "
+                f"Fix: find why the worker died (its log; raise `memory_limit`), or set "
+                f"`retries` on the dask orchestrator to resubmit such steps.",
+                step=node.id, reason=reason)
             err.__cause__ = exc
             return err
         if traceback is not None:

@@ -20,6 +20,7 @@ from zen_core.artifact_stores import (
     check_uri,
     positive,
 )
+from zen_core.config import secret as secret_field
 from zen_core.errors import StoreError
 from zen_core.plugins import hookimpl
 
@@ -49,7 +50,7 @@ class GCSArtifactStoreConfig:
     path: str = attrs.field(validator=check_uri(_PROTOCOLS, "a GCS", "gs"))
     endpoint_url: str | None = None
     project: str | None = None
-    token: str | None = None
+    token: str | None = secret_field(default=None)
     anon: bool = False
     client_kwargs: dict[str, Any] = attrs.field(factory=dict)  # more gcsfs.GCSFileSystem kwargs
     retries: int = attrs.field(default=3, validator=positive)

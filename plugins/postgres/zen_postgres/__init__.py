@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from zen_core.config import secret as secret_field
 from zen_core.errors import ConfigError, MetadataStoreError
 from zen_core.metadata_stores import MIGRATIONS, Dialect, MetadataStore, SQLMetadataStore
 from zen_core.plugins import hookimpl
@@ -82,7 +83,7 @@ def _check_schema(instance: Any, attribute: Any, value: str | None) -> None:
 class PostgresMetadataStoreConfig:
     """``[stacks.X.metadata_store]`` with ``flavor = "postgres"``."""
 
-    url: str = attrs.field(validator=_check_url)
+    url: str = secret_field(validator=_check_url)
     # Tables live in this schema (created if missing); None uses the server's search_path.
     schema: str | None = attrs.field(default=None, validator=_check_schema)
     connect_timeout_s: float = attrs.field(default=10.0, validator=_positive)

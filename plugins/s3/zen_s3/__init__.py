@@ -22,6 +22,7 @@ from zen_core.artifact_stores import (
     check_uri,
     positive,
 )
+from zen_core.config import secret as secret_field
 from zen_core.plugins import hookimpl
 
 __all__ = ["S3ArtifactStore", "S3ArtifactStoreConfig"]
@@ -47,9 +48,9 @@ class S3ArtifactStoreConfig:
     path: str = attrs.field(validator=check_uri(_PROTOCOLS, "an S3", "s3"))
     endpoint_url: str | None = None
     region: str | None = None
-    key: str | None = None
-    secret: str | None = None
-    token: str | None = None
+    key: str | None = secret_field(default=None)
+    secret: str | None = secret_field(default=None)
+    token: str | None = secret_field(default=None)
     profile: str | None = None
     anon: bool = False
     client_kwargs: dict[str, Any] = attrs.field(factory=dict)  # botocore client (verify, ...)

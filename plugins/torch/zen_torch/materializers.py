@@ -174,6 +174,7 @@ class ModuleMaterializer(Materializer):
 
     ASSOCIATED_TYPES = ("torch.nn.Module",)
     ASSOCIATED_ARTIFACT_TYPE = ArtifactType.MODEL
+    NEEDS_RECORDED_TYPE = False  # the module's class is named in its own stored files
     VERSION = "1"
 
     def save(self, data: Any) -> None:
