@@ -76,8 +76,8 @@ def test_golden_files_pin_the_format_until_version_changes(tmp_path):
     assert bumped.returncode == 1 and "PairMaterializer VERSION 2" in bumped.stdout
 
 
-def test_without_golden_dir_the_check_is_skipped(tmp_path):
+def test_without_golden_dir_the_check_is_not_collected(tmp_path):
     (tmp_path / "test_pair.py").write_text(PLUGIN_TESTS.replace(
         'golden_dir = Path(__file__).parent / "golden"', ""))
     result = _pytest(tmp_path)
-    assert result.returncode == 0 and "2 skipped" in result.stdout
+    assert result.returncode == 5 and "deselected" in result.stdout  # -k golden: none left
