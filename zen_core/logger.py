@@ -54,8 +54,19 @@ def _base() -> Any:
                 ],
                 wrapper_class=structlog.make_filtering_bound_logger(
                     numeric if isinstance(numeric, int) else logging.WARNING),
-                logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),
                 cache_logger_on_first_use=True,  # configure() makes a new proxy anyway
             )
         _logger = structlog.get_logger("zen_core")
     return _logger
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of the write, not at configuration:
+    a test runner or click's CliRunner swaps the stream, then closes the old one."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
