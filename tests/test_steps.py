@@ -203,10 +203,6 @@ def test_duplicate_explicit_id_is_refused():
         dup()
 
 
-def test_step_outside_a_pipeline_just_runs():
-    assert two_named() == (2, "b")
-
-
 def test_pipeline_without_steps_is_refused():
     @pipeline
     def empty():
