@@ -158,6 +158,16 @@ def test_mixing_outputs_with_plain_values_is_refused_clearly():
         nested()
 
 
+def test_dict_keys_that_name_two_inputs_alike_are_refused():
+    @pipeline
+    def alike():
+        by_key({1: number(1), "1": number(2, id="two")})
+
+    with pytest.raises(CompositionError, match=r"keys of this dict of step outputs \(1, '1'\) "
+                                               r"name some inputs alike"):
+        alike()
+
+
 def test_a_collection_of_the_wrong_kind_fails_naming_the_input():
     @pipeline
     def wrong():

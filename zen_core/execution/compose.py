@@ -109,6 +109,12 @@ class Composer:
                 external[name] = value
             elif (elements := artifact_elements(value)) is not None:
                 group = InputGroup(_group_kind(value, sig.annotations.get(name)), tuple(elements))
+                if len({group.element(name, key) for key in elements}) < len(elements):
+                    raise CompositionError(
+                        f"step {inv_id!r}, argument {name!r}: the keys of this dict of step "
+                        f"outputs ({', '.join(repr(k) for k in elements)}) name some inputs "
+                        f"alike ({name}[key] each). Fix: use distinct string keys.",
+                        step=inv_id, argument=name)
                 for key, element in elements.items():
                     target = artifacts if isinstance(element, OutputHandle) else external
                     target[group.element(name, key)] = element
