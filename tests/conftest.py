@@ -53,6 +53,28 @@ def package_index(tmp_path_factory) -> None:
                             f"({' '.join(probe[1:])}):\n{done.stdout[-1000:]}{done.stderr[-1000:]}")
 
 
+class RecordingLogger:
+    """Stands in for zen_core's structlog logger: keeps each event with its fields."""
+
+    def __init__(self):
+        self.events = []
+
+    def __getattr__(self, level):
+        return lambda event, **fields: self.events.append({"level": level, "event": event,
+                                                           **fields})
+
+
+@pytest.fixture
+def logged_events(monkeypatch) -> list[dict]:
+    """The events zen_core logs during the test (``{"level", "event", **fields}``), from
+    code that looks ``zen_core.logger.get_logger`` up when it logs."""
+    import zen_core.execution.driver  # noqa: F401 (imported now, it keeps the real logger)
+
+    log = RecordingLogger()
+    monkeypatch.setattr("zen_core.logger.get_logger", lambda name=None: log)
+    return log.events
+
+
 @pytest.fixture
 def user_environ():
     """``user_environ(data_home, venv=None)``: the environment of a user's shell."""

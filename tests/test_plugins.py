@@ -272,31 +272,18 @@ def test_a_provider_hook_that_raises_fails_only_its_plugin(hook, tmp_path, monke
     assert "RuntimeError" in mine[0] and "pip install -U zen-flaky" in mine[0]
 
 
-class RecordingLogger:
-    """Stands in for zen_core's structlog logger: keeps each event with its fields."""
-
-    def __init__(self):
-        self.events = []
-
-    def __getattr__(self, level):
-        return lambda event, **fields: self.events.append({"level": level, "event": event,
-                                                           **fields})
-
-
 @pytest.mark.parametrize("hook", sorted(EVENT_FAILURES))
 def test_an_event_hook_that_raises_is_logged_once_and_changes_no_outcome(
-        hook, tmp_path, monkeypatch, zen_home):
+        hook, tmp_path, monkeypatch, zen_home, logged_events):
     fake_distribution(tmp_path / "site", monkeypatch, dist="zen-noisy", version="0.3",
                       entry_point="noisy", source=_plugin_source(EVENT_FAILURES[hook]))
-    log = RecordingLogger()
-    monkeypatch.setattr("zen_core.logger.get_logger", lambda name=None: log)
     with use(new_plugin_manager()):
         listing = _everything_unaffected_still_works(zen_home)
         with pytest.raises(ValueError, match="step cannot take 2"):
             exploding()  # the hook fails again: not logged again
     [noisy] = [p for p in listing["plugins"] if p["name"] == "noisy"]
     assert noisy["error"] is None  # an observer that fails is not a broken plugin
-    failures = [e for e in log.events if e["event"] == "plugin.hook_failed"]
+    failures = [e for e in logged_events if e["event"] == "plugin.hook_failed"]
     assert [e["level"] for e in failures][:1] == ["error"], failures
     assert all(e["level"] == "debug" for e in failures[1:]), failures
     assert failures[0]["plugin"] == "noisy" and failures[0]["hook"] == hook

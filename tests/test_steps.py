@@ -101,6 +101,65 @@ def test_output_names_and_tuple_rules():
     assert run.steps["two_named"].outputs["count"].name == "count"
 
 
+@step
+def literal_pair() -> Tuple[int, int]:
+    return 0, 1
+
+
+@step
+def bracketed_pair() -> tuple[int, str]:
+    return (2, "b")
+
+
+@step
+def variable_pair() -> Tuple[int, int]:
+    output = (0, 1)
+    return output
+
+
+@step
+def mixed_returns(flag: bool = True) -> Tuple[int, int]:
+    if flag:
+        return 1, 2
+    pair = (3, 4)
+    return pair
+
+
+@step
+def nested_function_returns_a_tuple() -> Tuple[int, int]:
+    def helper():
+        return 5, 6
+
+    return helper()
+
+
+def test_a_tuple_literal_return_means_several_outputs_a_variable_one_tuple_output():
+    @pipeline
+    def tuples():
+        literal_pair()
+        bracketed_pair()
+        variable_pair()
+        mixed_returns()
+        nested_function_returns_a_tuple()
+
+    run = tuples()
+    assert outputs_of(run, "literal_pair") == {"output_0": 0, "output_1": 1}
+    assert outputs_of(run, "bracketed_pair") == {"output_0": 2, "output_1": "b"}
+    assert outputs_of(run, "variable_pair") == {"output": (0, 1)}
+    # As ZenML's has_tuple_return: one tuple literal anywhere in the body decides.
+    assert outputs_of(run, "mixed_returns") == {"output_0": 1, "output_1": 2}
+    # A nested function's return is not the step's.
+    assert outputs_of(run, "nested_function_returns_a_tuple") == {"output": (5, 6)}
+
+
+def test_a_step_without_source_follows_its_annotation():
+    namespace: dict[str, Any] = {}
+    exec("from typing import Tuple\ndef no_source() -> Tuple[int, int]:\n    pair = (7, 8)\n"
+         "    return pair\n", namespace)
+    no_source = step(namespace["no_source"])
+    assert [o.name for o in no_source.signature.outputs] == ["output_0", "output_1"]
+
+
 def test_handles_wire_outputs_to_inputs():
     @step
     def add(a: int, b: int) -> int:
@@ -142,10 +201,6 @@ def test_duplicate_explicit_id_is_refused():
 
     with pytest.raises(CompositionError, match=r"'a'.*different id="):
         dup()
-
-
-def test_step_outside_a_pipeline_just_runs():
-    assert two_named() == (2, "b")
 
 
 def test_pipeline_without_steps_is_refused():
@@ -346,14 +401,14 @@ def test_outer_types_unions_and_bool_for_int():
 
 def test_wrong_number_of_outputs_fails_the_step():
     @step
-    def short() -> Tuple[int, int]:
-        return (1,)  # type: ignore[return-value]
+    def short() -> Tuple[int, int, int]:
+        return 1, 2  # type: ignore[return-value]
 
     @pipeline
     def p():
         short()
 
-    with pytest.raises(StepTypeError, match=r"declares 2 outputs.*returned 1 values"):
+    with pytest.raises(StepTypeError, match=r"declares 3 outputs.*returned 2 values"):
         p()
 
 

@@ -89,6 +89,21 @@ class Client:
         run = self.get_pipeline_run(id_or_name)
         self._store.delete_run(run.id)
 
+    def list_run_steps(self, pipeline_run_id: PipelineRun | str | None = None, *,
+                       name: str | None = None, status: str | None = None,
+                       limit: int | None = None, offset: int = 0) -> list[StepRun]:
+        """The step runs of one pipeline run (a run, its id or name), in execution order;
+        ``name`` (invocation id) and ``status`` filter, ``offset``/``limit`` page."""
+        if pipeline_run_id is None:
+            raise RunNotFoundError(
+                "list_run_steps() needs the pipeline run whose steps to list. Fix: pass the "
+                "run, its id or its name (list_run_steps(run) or pipeline_run_id=...).")
+        run = (pipeline_run_id if isinstance(pipeline_run_id, PipelineRun)
+               else self.get_pipeline_run(pipeline_run_id))
+        steps = [s for s in self._step_runs(run.id)
+                 if (name is None or s.name == name) and (status is None or s.status == status)]
+        return steps[offset:None if limit is None else offset + limit]
+
     def get_step_run(self, step_run_id: str) -> StepRun:
         step = self._store.get_step_run(step_run_id)
         if step is None:

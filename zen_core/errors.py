@@ -19,6 +19,7 @@ __all__ = [
     "MaterializerError",
     "MaterializerNotFoundError",
     "MetadataStoreError",
+    "OptionError",
     "ParameterError",
     "PluginLoadError",
     "RunNameTakenError",
@@ -75,8 +76,13 @@ class ParameterError(CompositionError):
     """A step parameter is not JSON-serializable or has the wrong type."""
 
 
+class OptionError(ZenError, TypeError):
+    """An option given to a step or pipeline (decorator, ``configure``, ``with_options``)
+    is not one it takes."""
+
+
 class ArtifactNameError(ZenError):
-    """An artifact name breaks the naming rules or uses an unknown placeholder."""
+    """An artifact (or run) name breaks the naming rules or uses an unknown placeholder."""
 
 
 class StepTypeError(ZenError, TypeError):

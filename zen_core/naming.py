@@ -1,4 +1,4 @@
-"""Artifact names: the rules they follow and their ``{placeholders}``."""
+"""Artifact names (and run names): the rules they follow and their ``{placeholders}``."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ _FORBIDDEN = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NUMBER = re.compile("[0-9]+")
 
 
-def validate_name(name: str) -> str:
+def validate_name(name: str, what: str = "artifact name") -> str:
     if not isinstance(name, str) or name in ("", ".", "..") or _FORBIDDEN.search(name):
-        raise ArtifactNameError(f"invalid artifact name {name!r}: {NAME_RULE}.", name=name)
+        rule = NAME_RULE.replace("artifact names", f"{what}s")
+        raise ArtifactNameError(f"invalid {what} {name!r}: {rule}.", name=name)
     return name
 
 
@@ -48,23 +49,24 @@ def is_number(version: str) -> bool:
     return _NUMBER.fullmatch(version) is not None
 
 
-def placeholders(template: str) -> list[str]:
+def placeholders(template: str, what: str = "artifact name") -> list[str]:
     """The ``{field}`` names used by a template (``{{`` escapes a brace)."""
     try:
         return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as exc:
-        raise ArtifactNameError(f"invalid artifact name template {template!r}: {exc}.",
+        raise ArtifactNameError(f"invalid {what} template {template!r}: {exc}.",
                                 name=template) from exc
 
 
-def check_placeholders(template: str, substitutions: Mapping[str, str], where: str) -> list[str]:
+def check_placeholders(template: str, substitutions: Mapping[str, str], where: str,
+                       what: str = "artifact name") -> list[str]:
     """The placeholders ``template`` uses; an unknown one is an error naming the known ones."""
-    used = placeholders(template)
+    used = placeholders(template, what)
     known = set(BUILTIN_PLACEHOLDERS) | set(substitutions)
     for field in used:
         if field not in known:
             raise ArtifactNameError(
-                f"{where}: artifact name {template!r} uses the unknown placeholder {{{field}}}; "
+                f"{where}: {what} {template!r} uses the unknown placeholder {{{field}}}; "
                 f"known placeholders: {', '.join(sorted(known))}. Fix: pass "
                 f"substitutions={{{field!r}: ...}} to the step or pipeline (or with_options).",
                 name=template, placeholder=field,
@@ -73,12 +75,12 @@ def check_placeholders(template: str, substitutions: Mapping[str, str], where: s
 
 
 def resolve_name(template: str, substitutions: Mapping[str, str], now: dt.datetime,
-                 where: str) -> tuple[str, dict[str, str]]:
+                 where: str, what: str = "artifact name") -> tuple[str, dict[str, str]]:
     """The final name and the substitution values it used (these enter the cache key)."""
-    used = check_placeholders(template, substitutions, where)
+    used = check_placeholders(template, substitutions, where, what)
     if not used:
-        return validate_name(template), {}
+        return validate_name(template, what), {}
     values = {"date": now.strftime("%Y_%m_%d"), "time": now.strftime("%H_%M_%S_%f"),
               **{k: str(v) for k, v in substitutions.items()}}
     chosen = {k: values[k] for k in used}
-    return validate_name(template.format(**chosen)), chosen
+    return validate_name(template.format(**chosen), what), chosen

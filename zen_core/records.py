@@ -49,6 +49,7 @@ class ArtifactOrigin(enum.StrEnum):
     STEP = "step"  # produced by a step run
     SAVED = "saved"  # save_artifact()
     REGISTERED = "registered"  # register_artifact(), data owned by the user
+    EXTERNAL = "external"  # a value given to a step as its input; pruned like step outputs
 
 
 class _Bound:

@@ -1,9 +1,11 @@
 """What a step's signature means: its parameters, its outputs and their types.
 
-Rules (SPEC §2): ``-> Tuple[A, B]`` is several outputs, a bare ``tuple``,
-``Tuple[A, ...]`` or ``Annotated[tuple[...], "x"]`` is one; ``-> None`` is
-none. Without an annotation, a tuple literal in every ``return`` means
-several outputs. Type checks follow ``isinstance`` on the outer type.
+Rules (SPEC §2): ``-> Tuple[A, B]`` is several outputs when the function returns a
+tuple literal (``return a, b``), and one tuple output when it returns a variable
+(``return some_tuple``), as ZenML's ``has_tuple_return`` decides; a bare ``tuple``,
+``Tuple[A, ...]`` or ``Annotated[tuple[...], "x"]`` is one; ``-> None`` is none.
+Without an annotation, a tuple literal in every ``return`` means several outputs.
+Type checks follow ``isinstance`` on the outer type.
 """
 
 from __future__ import annotations
@@ -55,15 +57,15 @@ def parse_step(func: Callable[..., Any], step_name: str) -> StepSignature:
         outputs = (tuple(OutputSpec(f"output_{i}", None) for i in range(count)) if count > 1
                    else (OutputSpec("output", None),))
         return StepSignature(dict(sig.parameters), annotations, outputs, True, source_hash(func))
-    return StepSignature(dict(sig.parameters), annotations, _outputs(hints["return"]), False,
-                         source_hash(func))
+    return StepSignature(dict(sig.parameters), annotations, _outputs(hints["return"], func),
+                         False, source_hash(func))
 
 
-def _outputs(ret: Any) -> tuple[OutputSpec, ...]:
+def _outputs(ret: Any, func: Callable[..., Any]) -> tuple[OutputSpec, ...]:
     if ret is None or ret is type(None):
         return ()
     base, name, config = _unwrap(ret)
-    if name is None and _is_multi_tuple(base):
+    if name is None and _is_multi_tuple(base) and _has_tuple_return(func):
         specs = []
         for i, arg in enumerate(get_args(base)):
             arg_base, arg_name, arg_config = _unwrap(arg)
@@ -165,16 +167,17 @@ def type_name(annotation: Any) -> str:
     return repr(annotation).replace("typing.", "")
 
 
-def _tuple_return_count(func: Callable[..., Any]) -> int:
-    """N when every ``return`` is an N-tuple literal (N > 1), else 1."""
+def _returns(func: Callable[..., Any]) -> list[ast.Return] | None:
+    """The ``return`` statements of ``func`` itself (not of functions nested in it);
+    ``None`` when its source cannot be read."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):
-        return 1
+        return None
     fn = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
               None)
     if fn is None:
-        return 1
+        return None
     returns: list[ast.Return] = []
     stack = list(fn.body)
     while stack:
@@ -184,8 +187,26 @@ def _tuple_return_count(func: Callable[..., Any]) -> int:
         if isinstance(node, ast.Return):
             returns.append(node)
         stack.extend(ast.iter_child_nodes(node))
+    return returns
+
+
+def _has_tuple_return(func: Callable[..., Any]) -> bool:
+    """Whether a ``return`` gives a tuple literal of two or more values (ZenML's
+    ``has_tuple_return``): under ``-> Tuple[A, B]`` that means several outputs, while
+    ``return some_tuple`` means one tuple output. Without source the annotation decides."""
+    returns = _returns(func)
+    if returns is None:
+        return True
+    return any(isinstance(r.value, ast.Tuple) and len(r.value.elts) > 1 for r in returns)
+
+
+def _tuple_return_count(func: Callable[..., Any]) -> int:
+    """N when every ``return`` is an N-tuple literal (N > 1), else 1."""
+    returns = _returns(func)
+    if not returns:
+        return 1
     lengths = {len(r.value.elts) for r in returns if isinstance(r.value, ast.Tuple)}
-    if returns and all(isinstance(r.value, ast.Tuple) for r in returns) and len(lengths) == 1:
+    if all(isinstance(r.value, ast.Tuple) for r in returns) and len(lengths) == 1:
         count = lengths.pop()
         return count if count > 1 else 1
     return 1

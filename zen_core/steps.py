@@ -15,17 +15,19 @@ from zen_core import _context
 if TYPE_CHECKING:
     from zen_core.signatures import StepSignature
 
-_OPTIONS = ("name", "enable_cache", "output_materializers", "substitutions")
+_OPTIONS = ("name", "enable_cache", "output_materializers", "substitutions", "parameters")
 
 
 class Step:
-    """A step definition. Inside a pipeline, calling it records an invocation;
-    outside, it simply runs the function."""
+    """A step definition. Inside a pipeline, calling it records an invocation; outside,
+    it runs as a one-step pipeline run (recorded, with lineage) and returns its outputs.
+    ``step.entrypoint(...)`` calls the plain function."""
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None,
                  enable_cache: bool | None = None,
                  output_materializers: Any = None,
-                 substitutions: Mapping[str, str] | None = None) -> None:
+                 substitutions: Mapping[str, str] | None = None,
+                 parameters: Mapping[str, Any] | None = None, **zenml_options: Any) -> None:
         if not callable(func):
             raise TypeError(f"@step decorates a function, got {func!r}")
         functools.update_wrapper(self, func)
@@ -34,20 +36,36 @@ class Step:
         self.enable_cache = enable_cache
         self.output_materializers = output_materializers
         self.substitutions = dict(substitutions or {})
+        self.parameters = dict(parameters or {})  # values for arguments a call leaves out
         self._signature: StepSignature | None = None
+        if zenml_options:  # ZenML's settings, model, retry ...: checked, warned about
+            self._apply(zenml_options, True, f"@step of {self.name!r}")
 
-    def with_options(self, **options: Any) -> Step:
-        """A configured copy; ``substitutions`` merge over the step's own."""
-        unknown = set(options) - set(_OPTIONS)
-        if unknown:
-            raise TypeError(f"{self.name}.with_options() got unknown option(s) "
-                            f"{', '.join(sorted(unknown))}; accepted: {', '.join(_OPTIONS)}")
-        current = {k: getattr(self, k) for k in _OPTIONS}
-        if "substitutions" in options:
-            options["substitutions"] = {**self.substitutions, **(options["substitutions"] or {})}
-        clone = Step(self.func, **{**current, **options})
-        clone._signature = self._signature
-        return clone
+    @property
+    def entrypoint(self) -> Callable[..., Any]:
+        """The plain function: calling it runs nothing else and records nothing."""
+        return self.func
+
+    def configure(self, *, merge: bool = True, **options: Any) -> Step:
+        """Change this step in place (``with_options`` makes a configured copy instead).
+
+        Takes ZenML's step options: ``enable_cache``, ``parameters``, ``substitutions``,
+        ``output_materializers``, ``name``; ``settings`` and ZenML's other options are
+        warned about and ignored. ``parameters`` and ``substitutions`` merge into the
+        current ones unless ``merge=False``.
+        """
+        return self._apply(options, merge, f"{self.name}.configure()")
+
+    def with_options(self, *, merge: bool = True, **options: Any) -> Step:
+        """A configured copy (options as for :meth:`configure`)."""
+        return _copy(self)._apply(options, merge, f"{self.name}.with_options()")
+
+    def _apply(self, options: dict[str, Any], merge: bool, where: str) -> Step:
+        from zen_core.run_config import merged, step_options
+
+        for key, value in step_options(options, where).items():
+            setattr(self, key, merged(getattr(self, key), key, value, merge))
+        return self
 
     @property
     def signature(self) -> StepSignature:
@@ -57,11 +75,16 @@ class Step:
             self._signature = parse_step(self.func, self.name)
         return self._signature
 
-    def __call__(self, *args: Any, id: str | None = None, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, id: str | None = None, after: Any = None,
+                 **kwargs: Any) -> Any:
+        """In a pipeline's body: record an invocation (``id=`` names it, ``after=`` orders
+        it after other invocations) and return its output handle(s). Elsewhere: run it."""
         composer = _context.composing.get()
         if composer is None:
-            return self.func(*args, **kwargs)
-        return composer.add(self, args, kwargs, invocation_id=id)
+            from zen_core.execution.single import run_step
+
+            return run_step(self, args, kwargs, invocation_id=id, after=after)
+        return composer.add(self, args, kwargs, invocation_id=id, after=after)
 
     def __repr__(self) -> str:
         return f"<step {self.name}>"
@@ -100,8 +123,16 @@ def _step_by_reference(module: str, qualname: str, options: dict[str, Any]) -> S
                         f"refers to it cannot be loaded")
     if {k: getattr(found, k) for k in _OPTIONS} == options:
         return found  # the process's own object: its parsed signature is kept
-    clone = Step(found.func, **options)
-    clone._signature = found._signature
+    clone = _copy(found)
+    for key, value in options.items():
+        setattr(clone, key, value)
+    return clone
+
+
+def _copy(step: Step) -> Step:
+    """A copy that shares the function and its parsed signature."""
+    clone = Step(step.func, **{k: getattr(step, k) for k in _OPTIONS})
+    clone._signature = step._signature
     return clone
 
 
@@ -109,8 +140,9 @@ def _step_by_reference(module: str, qualname: str, options: dict[str, Any]) -> S
 def step(func: Callable[..., Any]) -> Step: ...
 @overload
 def step(*, name: str | None = None, enable_cache: bool | None = None,
-         output_materializers: Any = None,
-         substitutions: Mapping[str, str] | None = None) -> Callable[[Callable[..., Any]], Step]: ...
+         output_materializers: Any = None, substitutions: Mapping[str, str] | None = None,
+         parameters: Mapping[str, Any] | None = None,
+         **zenml_options: Any) -> Callable[[Callable[..., Any]], Step]: ...
 
 
 def step(func: Callable[..., Any] | None = None, **options: Any) -> Any:

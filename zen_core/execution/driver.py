@@ -22,7 +22,7 @@ from zen_core.errors import (
     ZenError,
 )
 from zen_core.execution.cache import StepCache, digest
-from zen_core.execution.compose import Invocation, compose
+from zen_core.execution.compose import Invocation, bind_with_parameters, compose
 from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
@@ -41,18 +41,28 @@ if TYPE_CHECKING:
 
 def run_pipeline(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> PipelineRun:
     context = RunContext.create()
-    params = _json_params(pipeline, args, kwargs)  # refuses wrong arguments before composing
+    # Wrong arguments and run names are refused before composing.
+    args, kwargs, params = _arguments(pipeline, args, kwargs)
+    run_name = _run_name(pipeline)
     composer = compose(pipeline, args, kwargs)
-    return RunDriver(pipeline, composer.invocations, params, context).run()
+    return RunDriver(pipeline, composer.invocations, params, context, run_name=run_name).run()
 
 
-def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def _arguments(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]
+               ) -> tuple[tuple, dict[str, Any], dict[str, Any]]:
+    """The call's arguments with the pipeline's configured ``parameters`` filling the ones
+    it leaves out (a different value in both places is refused, as in ZenML), and the
+    parameters to record (JSON, else their repr)."""
     import inspect
 
+    signature = inspect.signature(pipeline.func)
+    where = f"pipeline {pipeline.name!r}"
     try:
-        bound = inspect.signature(pipeline.func).bind(*args, **kwargs)
+        bound = bind_with_parameters(signature, args, kwargs, pipeline.parameters, where,
+                                     f"{pipeline.name}{signature}", "pipeline")
     except TypeError as exc:
-        raise CompositionError(f"pipeline {pipeline.name!r}: {exc}", pipeline=pipeline.name) from None
+        raise CompositionError(f"{where}: {exc}", pipeline=pipeline.name) from None
+    args, kwargs = bound.args, bound.kwargs
     bound.apply_defaults()
     params = {}
     for name, value in bound.arguments.items():
@@ -61,7 +71,17 @@ def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> 
         except (TypeError, ValueError):
             value = repr(value)
         params[name] = value
-    return params
+    return args, kwargs, params
+
+
+def _run_name(pipeline: Pipeline) -> str | None:
+    """The configured run name with its placeholders filled (``None``: the default name)."""
+    if pipeline.run_name is None:
+        return None
+    where = f"pipeline {pipeline.name!r}"
+    name, _ = resolve_name(pipeline.run_name, pipeline.substitutions, dt.datetime.now(dt.UTC),
+                           where, what="run name")
+    return name
 
 
 _NAME_ATTEMPTS = 20  # names tried for one run before the store's refusal is final
@@ -71,7 +91,8 @@ class RunDriver:
     """Prepares, records and finishes the steps of one run (see orchestrators.base)."""
 
     def __init__(self, pipeline: Pipeline, invocations: Mapping[str, Invocation],
-                 params: dict[str, Any], context: RunContext) -> None:
+                 params: dict[str, Any], context: RunContext, *,
+                 run_name: str | None = None) -> None:
         self.pipeline = pipeline
         self.invocations = invocations
         self.nodes: list[Invocation] = list(invocations.values())  # already topological
@@ -85,8 +106,9 @@ class RunDriver:
         self.log = get_logger()
         now = time.time()
         stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
+        self._named = run_name is not None  # chosen by the user: never changed
         self.run_record = PipelineRun(
-            id=new_id(), name=f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
+            id=new_id(), name=run_name or f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
             status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
         self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
         self._step_runs: dict[str, StepRun] = {}
@@ -163,8 +185,20 @@ class RunDriver:
 
     def _create_run(self) -> None:
         """Record the run under a name no other run has: processes that start runs of one
-        pipeline in the same microsecond get ``-2``, ``-3``... after the time stamp."""
+        pipeline in the same microsecond get ``-2``, ``-3``... after the time stamp. A run
+        name the user chose is kept, and refused when taken (as in ZenML)."""
         base = self.run_record.name
+        if self._named:
+            try:
+                self.store.create_run(self.run_record, leases.new_lease(self.config))
+            except RunNameTakenError:
+                raise RunNameTakenError(
+                    f"pipeline {self.pipeline.name!r}: a pipeline run named {base!r} exists "
+                    f"already, and run names are unique. Fix: choose another run_name, put "
+                    f"{{date}} and {{time}} in it (e.g. run_name=\"{self.pipeline.name}_{{date}}"
+                    f"_{{time}}\"), or delete the old run (`zen run delete`).", name=base,
+                ) from None
+            return
         for name in [base, *(f"{base}-{n}" for n in range(2, _NAME_ATTEMPTS + 1))]:
             self.run_record.name = name
             try:
@@ -240,7 +274,7 @@ class RunDriver:
             artifact_store=self.progress.store(self.stack.artifact_store),
             allow_pickle=self.config.allow_pickle,
             materializer_overrides=dict(self.config.materializers),
-            trusted_modules=self.config.trusted_modules,
+            trusted_modules=self.config.trusted_modules, groups=node.groups,
         )
 
     def complete(self, node: Invocation, result: StepResult) -> None:
@@ -293,6 +327,11 @@ class RunDriver:
         step_run.error = text
         notify(self.plugins, "zen_on_step_error", step_run=step_run, exception=exc)
         self.log.error("step.failed", step=node.id, error=f"{type(exc).__name__}: {exc}")
+
+    def outputs_of(self, node: Invocation) -> list[ArtifactVersion]:
+        """The outputs a finished step produced (or reused), in the order it declares them."""
+        found = (self._outputs.get((node.id, spec.name)) for spec in node.outputs)
+        return [av for av in found if av is not None]
 
     # -- helpers -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from zen_core.signatures import conform, type_name
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
+    from zen_core.execution.compose import InputGroup
     from zen_core.steps import Step
 
 
@@ -48,6 +49,7 @@ class StepTask:
     allow_pickle: bool
     materializer_overrides: Mapping[str, str]
     trusted_modules: tuple[str, ...] = ()
+    groups: Mapping[str, InputGroup] = attrs.field(factory=dict)  # inputs given as a collection
 
 
 @attrs.frozen
@@ -63,19 +65,19 @@ def execute_step(task: StepTask) -> StepResult:
     store = task.artifact_store
     step = task.step
     kwargs = dict(task.params)
+    elements: dict[str, Any] = {}  # of inputs given as a list, tuple or dict of artifacts
     for name, av in task.inputs.items():
         value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
                           type_path=av.type, files=av.files, allow_pickle=task.allow_pickle,
                           label=av.label, content_hash=av.content_hash)
-        expected = step.signature.annotations.get(name)
-        matches, value = conform(value, expected)
-        if not matches:
-            raise StepTypeError(
-                f"step {task.invocation_id!r}, input {name!r}: expected {type_name(expected)}, "
-                f"but artifact {av.label} loads as {type_name(type(value))}.",
-                step=task.invocation_id, argument=name,
-            )
-        kwargs[name] = value
+        if task.groups and name not in step.signature.parameters:
+            elements[name] = value
+            continue
+        kwargs[name] = _conformed(task, name, value, f"artifact {av.label} loads as")
+    for name, group in task.groups.items():
+        kwargs[name] = _conformed(task, name, group.assemble(name, elements),
+                                  "its artifacts load as a")
+    del elements
 
     started = time.time()
     loaded: list[str] = []
@@ -105,6 +107,17 @@ def execute_step(task: StepTask) -> StepResult:
         stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
                                        label=label)))
     return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time())
+
+
+def _conformed(task: StepTask, name: str, value: Any, loads_as: str) -> Any:
+    """The input as the step receives it: checked against its annotation (outer type)."""
+    expected = task.step.signature.annotations.get(name)
+    matches, value = conform(value, expected)
+    if not matches:
+        raise StepTypeError(
+            f"step {task.invocation_id!r}, input {name!r}: expected {type_name(expected)}, "
+            f"but {loads_as} {type_name(type(value))}.", step=task.invocation_id, argument=name)
+    return value
 
 
 def _split(task: StepTask, plans: tuple[OutputPlan, ...], returned: Any) -> tuple[Any, ...]:

@@ -235,6 +235,11 @@ class MetadataStore(Component):
         """The version with this id, or ``None``."""
         raise NotImplementedError
 
+    def find_artifact_version(self, name: str, content_hash: str) -> ArtifactVersion | None:
+        """The most recently created version of ``name`` holding this content, or ``None``:
+        a value stored again as a step's input reuses its version instead of adding one."""
+        raise NotImplementedError
+
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
                                offset: int = 0) -> list[ArtifactVersion]:
         """Versions of ``name`` (of every name when ``None``) in creation order; ``offset``
@@ -257,7 +262,8 @@ class MetadataStore(Component):
     # -- pruning ---------------------------------------------------------------
 
     def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
-        """Versions produced by steps that no existing step run produced or consumed.
+        """Versions produced by steps (or stored as a step's input, origin ``external``)
+        that no existing step run produced or consumed.
 
         Versions saved or registered by name are never among them. ``zen artifact
         prune`` deletes these.

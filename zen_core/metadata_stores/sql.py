@@ -555,6 +555,13 @@ class SQLMetadataStore(MetadataStore):
             row = cur.fetchone()
         return _artifact(row) if row else None
 
+    def find_artifact_version(self, name: str, content_hash: str) -> ArtifactVersion | None:
+        with self._read() as cur:
+            cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE content_hash = ? AND "
+                        f"name = ? ORDER BY seq DESC LIMIT 1", (content_hash, name))
+            row = cur.fetchone()
+        return _artifact(row) if row else None
+
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
                                offset: int = 0) -> list[ArtifactVersion]:
         query = f"SELECT {_AV_COLS} FROM artifact_versions"
@@ -598,7 +605,8 @@ class SQLMetadataStore(MetadataStore):
     def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
         with self._read() as cur:
             cur.execute(
-                f"SELECT {_AV_COLS} FROM artifact_versions av WHERE av.origin = 'step' AND "
+                f"SELECT {_AV_COLS} FROM artifact_versions av "
+                f"WHERE av.origin IN ('step', 'external') AND "
                 f"NOT EXISTS (SELECT 1 FROM step_artifacts sa JOIN step_runs sr "
                 f"ON sr.id = sa.step_run_id WHERE sa.artifact_version_id = av.id) ORDER BY seq"
             )

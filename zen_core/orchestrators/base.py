@@ -9,8 +9,8 @@ needs only the task: no database connection), and hands the result to
 ``complete`` (or the exception to ``fail``).
 
 :class:`zen_core.testing.OrchestratorContract` checks an orchestrator against
-this: chains, fan-out/fan-in, caching, failures and their rule, and a
-``prepare`` that raises.
+this: chains, fan-out/fan-in, ordering by ``after=``, caching, failures and
+their rule, and a ``prepare`` that raises.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ class Orchestrator(Component):
     RUNS_OUT_OF_PROCESS: ClassVar[bool] = False
 
     def run(self, driver: RunDriver) -> None:
-        """Execute every node of ``driver.nodes`` respecting ``node.upstream``.
+        """Execute every node of ``driver.nodes`` respecting ``node.upstream`` (the steps
+        whose outputs it takes, and those it waits for through ``after=``): a node starts
+        only once all of those have completed (or were cached). The nodes come in an
+        order that respects it, so running them one by one in that order is enough.
 
         Call ``driver.prepare``, ``complete`` and ``fail`` from the thread that
         called ``run``. When a step fails: hand its exception to ``fail``, never

@@ -186,6 +186,26 @@ class MetadataStoreContract(RunLeaseContract):
         metadata_store.create_artifact_version(NewArtifactVersion("s", stored_data(), origin="saved"))
         assert metadata_store.unreferenced_artifact_versions() == []
 
+    def test_external_versions_are_unreferenced_once_no_run_consumes_them(
+            self, metadata_store: MetadataStore) -> None:
+        given = metadata_store.create_artifact_version(
+            NewArtifactVersion("train::df", stored_data(), origin="external"))
+        run = _run()
+        metadata_store.create_run(run)
+        metadata_store.create_step_run(_step(run), {"df": given.id})
+        assert metadata_store.unreferenced_artifact_versions() == []
+        metadata_store.delete_run(run.id)
+        assert [v.id for v in metadata_store.unreferenced_artifact_versions()] == [given.id]
+
+    def test_find_a_version_by_its_content(self, metadata_store: MetadataStore) -> None:
+        first = metadata_store.create_artifact_version(NewArtifactVersion("c", stored_data("a")))
+        metadata_store.create_artifact_version(NewArtifactVersion("c", stored_data("b")))
+        metadata_store.create_artifact_version(NewArtifactVersion("other", stored_data("c")))
+        found = metadata_store.find_artifact_version("c", stored_data("a").content_hash)
+        assert found is not None and found.id == first.id and found.version == "1"
+        assert metadata_store.find_artifact_version("c", stored_data("c").content_hash) is None
+        assert metadata_store.find_artifact_version("nope", stored_data("a").content_hash) is None
+
     def test_delete_versions_and_hash_counts(self, metadata_store: MetadataStore) -> None:
         a = metadata_store.create_artifact_version(NewArtifactVersion("h", stored_data("same")))
         metadata_store.create_artifact_version(NewArtifactVersion("h2", stored_data("same")))

@@ -1,8 +1,8 @@
-"""The contract every orchestrator passes: chains, fan-out/fan-in, caching, failures.
+"""The contract every orchestrator passes: chains, fan-out/fan-in, ordering, caching, failures.
 
 The steps are defined here, at module level, so an orchestrator that runs them
 in other processes (plain pickle by reference, or cloudpickle) finds them by
-importing this module. Ordering by ``after=`` is not part of it yet (issue 19).
+importing this module.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def add(a: int, b: int) -> int:
 
 
 @step
+def total(numbers: list[int]) -> int:
+    return sum(numbers)
+
+
+@step
 def boom(x: int) -> int:
     raise ContractStepError(f"boom at {x}")
 
@@ -68,10 +73,21 @@ def fan_out_fan_in(n: int):
 
 
 @pipeline
+def gathered(n: int):
+    total([number(n, id="a"), double(number(n, id="b"))])
+
+
+@pipeline
 def half_broken():
     doomed = boom(number(2, id="upstream"))
     double(doomed, id="downstream")
     number(1, id="independent")  # composed last: its fate follows the orchestrator's rule
+
+
+@pipeline
+def ordered_without_data():
+    number(2, id="second", after="first")  # composed before the step it waits for
+    number(3, id="third", after=[slowly(1, id="first")])
 
 
 @pipeline
@@ -109,6 +125,14 @@ class OrchestratorContract:
         assert run.steps["join"].outputs["output"].load() == 20
         _assert_outputs_load_verified(run)
 
+    def test_a_list_of_outputs_reaches_the_step_as_one_input(self, orchestrator_stack: Any
+                                                             ) -> None:
+        run = gathered(2)
+        assert run.steps["total"].outputs["output"].load() == 6
+        assert {k: av.id for k, av in run.steps["total"].inputs.items()} == {
+            "numbers[0]": run.steps["a"].outputs["output"].id,
+            "numbers[1]": run.steps["double"].outputs["output"].id}
+
     def test_a_second_run_is_all_cached(self, orchestrator_stack: Any) -> None:
         first = fan_out_fan_in(4)
         again = fan_out_fan_in(4)
@@ -116,6 +140,14 @@ class OrchestratorContract:
         assert {s.status for s in again.steps.values()} == {"cached"}
         assert (again.steps["join"].outputs["output"].id
                 == first.steps["join"].outputs["output"].id)
+
+    def test_after_orders_steps_that_share_no_data(self, orchestrator_stack: Any) -> None:
+        run = ordered_without_data()
+        assert {n: s.status for n, s in run.steps.items()} == dict.fromkeys(
+            ["first", "second", "third"], "completed")
+        first = run.steps["first"]
+        for waiting in ("second", "third"):
+            assert run.steps[waiting].started >= first.finished, waiting
 
     def test_a_failing_step_fails_the_run_with_its_own_exception(self, orchestrator_stack: Any
                                                                 ) -> None:
