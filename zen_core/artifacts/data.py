@@ -45,11 +45,16 @@ class StoredData:
 
 
 def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
-              allow_pickle: bool, label: str) -> StoredData:
-    """Materialize ``data`` into staging, hash it, publish it under its content address."""
+              allow_pickle: bool, label: str, staging: str | None = None) -> StoredData:
+    """Materialize ``data`` into staging, hash it, publish it under its content address.
+
+    ``staging``: a staging folder of the store that already holds files of this artifact
+    (written by the step through ``get_step_context().get_output_artifact_uri()``); they
+    are hashed and published with what the materializer writes.
+    """
     from zen_core.materializers.builtin import PickleMaterializer
 
-    staging = store.new_staging_uri()
+    staging = staging or store.new_staging_uri()
     mat = mat_cls(staging, store, allow_pickle=allow_pickle, label=label)
     layer = "materializer"  # which one to blame: its save, or the store's publishing after it
     try:

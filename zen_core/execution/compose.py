@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core import _context
+from zen_core.artifacts.external_artifact import ExternalArtifact
+from zen_core.artifacts.unmaterialized_artifact import is_unmaterialized
 from zen_core.errors import CompositionError, ParameterError
 from zen_core.naming import check_placeholders, validate_name
 from zen_core.records import ArtifactVersion
@@ -48,6 +50,8 @@ class Invocation:
     substitutions: dict[str, str]
     enable_cache: bool
     upstream: tuple[str, ...]
+    # stored when the run starts, then among external_inputs
+    external_artifacts: dict[str, ExternalArtifact] = attrs.field(factory=dict)
 
 
 class Composer:
@@ -75,6 +79,7 @@ class Composer:
         params: dict[str, Any] = {}
         artifacts: dict[str, OutputHandle] = {}
         external: dict[str, ArtifactVersion] = {}
+        values: dict[str, ExternalArtifact] = {}
         for name, value in bound.arguments.items():
             kind = sig.parameters[name].kind
             if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -85,6 +90,9 @@ class Composer:
                 artifacts[name] = value
             elif isinstance(value, ArtifactVersion):
                 external[name] = value
+            elif isinstance(value, ExternalArtifact):
+                values[name] = self._check_external(inv_id, name, value,
+                                                    sig.annotations.get(name))
             elif isinstance(value, tuple) and value and all(
                     isinstance(v, OutputHandle) for v in value):
                 raise CompositionError(
@@ -104,7 +112,8 @@ class Composer:
                              if v is not None), True)
         upstream = tuple(dict.fromkeys(h.invocation_id for h in artifacts.values()))
         self.invocations[inv_id] = Invocation(inv_id, step, params, artifacts, external,
-                                              sig.outputs, substitutions, enable_cache, upstream)
+                                              sig.outputs, substitutions, enable_cache, upstream,
+                                              values)
         handles = tuple(OutputHandle(inv_id, spec.name, i) for i, spec in enumerate(sig.outputs))
         if len(handles) == 1:
             return handles[0]
@@ -117,6 +126,16 @@ class Composer:
         while f"{name}_{n}" in self.invocations:
             n += 1
         return f"{name}_{n}"
+
+    def _check_external(self, inv_id: str, name: str, external: ExternalArtifact,
+                        annotation: Any) -> ExternalArtifact:
+        """Refuse now a value the step would refuse when it loads it."""
+        if not is_unmaterialized(annotation) and not conform(external.value, annotation)[0]:
+            raise CompositionError(
+                f"step {inv_id!r}, argument {name!r}: expected {type_name(annotation)}, got an "
+                f"ExternalArtifact holding {type_name(type(external.value))}. Fix: pass a "
+                f"value of the annotated type.", step=inv_id, argument=name)
+        return external
 
     def _check_parameter(self, inv_id: str, name: str, value: Any, annotation: Any) -> Any:
         try:

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.artifacts.data import StoredData, load_data, save_data
+from zen_core.artifacts.unmaterialized_artifact import UnmaterializedArtifact, is_unmaterialized
 from zen_core.errors import StepTypeError
 from zen_core.materializers.registry import get_registry
-from zen_core.records import ArtifactVersion, loaded_in_step
+from zen_core.records import ArtifactVersion, PipelineRun, StepRun, loaded_in_step
 from zen_core.signatures import conform, type_name
+from zen_core.steps.step_context import StepContext, StepLog
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
@@ -33,6 +35,8 @@ class OutputPlan:
     materializer: str | None  # qualified name; None = by the value's type at run time
     version: str | None = None  # pinned by ArtifactConfig
     tags: tuple[str, ...] = ()
+    run_metadata: Mapping[str, Any] = attrs.field(factory=dict, hash=False)  # ArtifactConfig's
+    artifact_type: str | None = None  # ArtifactConfig's, instead of the materializer's
 
 
 @attrs.frozen
@@ -48,6 +52,8 @@ class StepTask:
     allow_pickle: bool
     materializer_overrides: Mapping[str, str]
     trusted_modules: tuple[str, ...] = ()
+    pipeline_run: PipelineRun | None = None  # for the step context, as it was recorded
+    step_run: StepRun | None = None
 
 
 @attrs.frozen
@@ -56,6 +62,7 @@ class StepResult:
     loaded: tuple[str, ...]  # ids of artifact versions the step loaded itself
     started: float
     finished: float
+    log: StepLog | None = None  # metadata and tags the step logged, for the driver to record
 
 
 def execute_step(task: StepTask) -> StepResult:
@@ -64,10 +71,13 @@ def execute_step(task: StepTask) -> StepResult:
     step = task.step
     kwargs = dict(task.params)
     for name, av in task.inputs.items():
+        expected = step.signature.annotations.get(name)
+        if is_unmaterialized(expected):
+            kwargs[name] = UnmaterializedArtifact.of(av)
+            continue
         value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
                           type_path=av.type, files=av.files, allow_pickle=task.allow_pickle,
                           label=av.label, content_hash=av.content_hash)
-        expected = step.signature.annotations.get(name)
         matches, value = conform(value, expected)
         if not matches:
             raise StepTypeError(
@@ -79,32 +89,37 @@ def execute_step(task: StepTask) -> StepResult:
 
     started = time.time()
     loaded: list[str] = []
+    context = StepContext(task, registry)
     token = loaded_in_step.set(loaded)
     try:
-        returned = step.func(**kwargs)
+        with context:
+            returned = step.func(**kwargs)
+        del kwargs  # let inputs be freed before outputs are written
+
+        plans = task.outputs
+        if task.unannotated_return and returned is None and len(plans) == 1:
+            plans = ()
+        values = _split(task, plans, returned)
+        stored = []
+        for plan, value in zip(plans, values):
+            matches, value = conform(value, plan.annotation)
+            if not matches:
+                raise StepTypeError(
+                    f"step {task.invocation_id!r}, output {plan.io_name!r}: expected "
+                    f"{type_name(plan.annotation)}, got {type_name(type(value))}.",
+                    step=task.invocation_id, output=plan.io_name,
+                )
+            mat = (registry.by_name(plan.materializer) if plan.materializer
+                   else registry.for_type(type(value), allow_pickle=task.allow_pickle))
+            label = (f"{plan.artifact_name!r} (step {task.invocation_id!r}, output "
+                     f"{plan.io_name!r})")
+            stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
+                                           label=label, staging=context._take_staging(plan))))
     finally:
         loaded_in_step.reset(token)
-    del kwargs  # let inputs be freed before outputs are written
-
-    plans = task.outputs
-    if task.unannotated_return and returned is None and len(plans) == 1:
-        plans = ()
-    values = _split(task, plans, returned)
-    stored = []
-    for plan, value in zip(plans, values):
-        matches, value = conform(value, plan.annotation)
-        if not matches:
-            raise StepTypeError(
-                f"step {task.invocation_id!r}, output {plan.io_name!r}: expected "
-                f"{type_name(plan.annotation)}, got {type_name(type(value))}.",
-                step=task.invocation_id, output=plan.io_name,
-            )
-        mat = (registry.by_name(plan.materializer) if plan.materializer
-               else registry.for_type(type(value), allow_pickle=task.allow_pickle))
-        label = f"{plan.artifact_name!r} (step {task.invocation_id!r}, output {plan.io_name!r})"
-        stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
-                                       label=label)))
-    return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time())
+        context._discard_staging()
+    return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time(),
+                      context._log or None)
 
 
 def _split(task: StepTask, plans: tuple[OutputPlan, ...], returned: Any) -> tuple[Any, ...]:
