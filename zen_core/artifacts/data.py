@@ -21,7 +21,7 @@ from zen_core.errors import (
     ZenError,
 )
 from zen_core.hashing import combine, hash_stream
-from zen_core.materializers.base import Materializer, qualified_name
+from zen_core.materializers.base import Materializer, qualified_name, remember_stored_type
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
@@ -93,7 +93,7 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
         files=files,
         materializer=qualified_name(mat_cls),
         materializer_version=str(mat_cls.VERSION),
-        type=qualified_name(type(data)),
+        type=remember_stored_type(type(data)),
         artifact_type=str(mat_cls.ASSOCIATED_ARTIFACT_TYPE),
         metadata=metadata,
         visualizations={final + uri[len(staging):] if uri.startswith(staging) else uri: str(kind)

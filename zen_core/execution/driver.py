@@ -369,10 +369,10 @@ class RunDriver:
             if chosen is not None:
                 return qualified_name(chosen)
         target = materializer_type(spec.annotation)
-        if target is None:
-            return None
-        mat = self.registry.for_type(target, allow_pickle=self.config.allow_pickle)
-        return qualified_name(mat)
+        mat = None if target is None else self.registry.claimed(target)
+        # unclaimed (``-> ClassifierMixin``): the returned value's type chooses at run time,
+        # so an SVC goes to zen-sklearn; pickle only when that type is unclaimed too
+        return None if mat is None else qualified_name(mat)
 
 def _detached(av: ArtifactVersion) -> ArtifactVersion:
     """A copy without its Client (and so its database connection), for the task."""
