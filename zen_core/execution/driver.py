@@ -68,7 +68,6 @@ def _json_params(pipeline: Pipeline, args: tuple, kwargs: Mapping[str, Any]) -> 
 
 
 _NAME_ATTEMPTS = 20  # names tried for one run before the store's refusal is final
-_NOTHING_LOGGED = StepLog()
 
 
 class RunDriver:
@@ -270,11 +269,13 @@ class RunDriver:
         run; the outputs keep the ids they are recorded with, so lineage links hold.
         """
         step_run = self._step_runs[node.id]
-        log = result.log or _NOTHING_LOGGED
+        log = result.log
         news = [(plan, NewArtifactVersion(
-            name=plan.artifact_name, data=stored, version=plan.version, tags=log.tags_of(plan),
-            origin="step", producer_step_run_id=step_run.id, run_id=self.run_record.id,
-            run_metadata=log.metadata_of(plan), artifact_type=plan.artifact_type))
+            name=plan.artifact_name, data=stored, version=plan.version,
+            tags=log.tags_of(plan) if log else plan.tags, origin="step",
+            producer_step_run_id=step_run.id, run_id=self.run_record.id,
+            run_metadata=log.metadata_of(plan) if log else plan.run_metadata,
+            artifact_type=plan.artifact_type))
             for plan, stored in result.outputs]
         for plan, new in news:
             self._outputs[(node.id, plan.io_name)] = new.preview()

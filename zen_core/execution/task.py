@@ -119,7 +119,7 @@ def execute_step(task: StepTask) -> StepResult:
         loaded_in_step.reset(token)
         context._discard_staging()
     return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time(),
-                      context._log or None)
+                      context._logged)
 
 
 def _split(task: StepTask, plans: tuple[OutputPlan, ...], returned: Any) -> tuple[Any, ...]:

@@ -84,7 +84,7 @@ class StepContext:
     def __init__(self, task: StepTask, registry: MaterializerRegistry) -> None:
         self._task = task
         self._registry = registry
-        self._log = StepLog()
+        self._logged: StepLog | None = None  # made on the first write: most steps log nothing
         self._staging: dict[str, str] = {}  # io_name -> staging folder handed to the step
 
     @property
@@ -140,28 +140,29 @@ class StepContext:
         ``output_name`` is not given)."""
         plan = self._output(output_name)
         values = check_metadata(metadata, f"step {self.step_name!r}: ")
-        self._log.output_metadata.setdefault(plan.io_name, []).extend(values.items())
+        self._log().output_metadata.setdefault(plan.io_name, []).extend(values.items())
 
     def get_output_metadata(self, output_name: str | None = None) -> dict[str, Any]:
         """The metadata the output will be recorded with so far."""
-        return self._log.metadata_of(self._output(output_name))
+        return self._log().metadata_of(self._output(output_name))
 
     def add_output_tags(self, tags: Sequence[str], output_name: str | None = None) -> None:
         """Attach ``tags`` to an output's artifact version."""
         plan = self._output(output_name)
-        current = self._log.output_tags.setdefault(plan.io_name, list(plan.tags))
+        current = self._log().output_tags.setdefault(plan.io_name, list(plan.tags))
         current.extend(t for t in check_tags(tags) if t not in current)
 
     def remove_output_tags(self, tags: Sequence[str], output_name: str | None = None) -> None:
         """Take ``tags`` off an output (those of its ``ArtifactConfig`` included)."""
         plan = self._output(output_name)
         removed = set(check_tags(tags))
-        current = self._log.output_tags.get(plan.io_name, list(plan.tags))
-        self._log.output_tags[plan.io_name] = [t for t in current if t not in removed]
+        log = self._log()
+        current = log.output_tags.get(plan.io_name, list(plan.tags))
+        log.output_tags[plan.io_name] = [t for t in current if t not in removed]
 
     def get_output_tags(self, output_name: str | None = None) -> list[str]:
         """The tags the output will be recorded with so far."""
-        return list(self._log.tags_of(self._output(output_name)))
+        return list(self._log().tags_of(self._output(output_name)))
 
     def get_output_artifact_uri(self, output_name: str | None = None) -> str:
         """A folder for the output's files: what the step writes there is hashed and
@@ -214,11 +215,16 @@ class StepContext:
             except Exception:  # leftover staging is removed by `zen artifact prune`
                 pass
 
+    def _log(self) -> StepLog:
+        if self._logged is None:
+            self._logged = StepLog()
+        return self._logged
+
     def _defer(self, action: str, target: Target, payload: Any) -> None:
-        self._log.elsewhere.append((action, target, payload))
+        self._log().elsewhere.append((action, target, payload))
 
     def _log_step_metadata(self, values: dict[str, Any]) -> None:
-        self._log.step_metadata.extend(values.items())
+        self._log().step_metadata.extend(values.items())
 
     def __enter__(self) -> StepContext:
         self._token = _current.set(self)
