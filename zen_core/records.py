@@ -13,6 +13,7 @@ import contextvars
 import enum
 import secrets
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -56,7 +57,7 @@ class _Bound:
     """Shared plumbing: the Client a record came from, and what is fetched through it."""
 
     _client: Client | None
-    _run_metadata: dict[str, Any] | None
+    _run_metadata: Mapping[str, Any] | None
     RESOURCE_TYPE: str = ""  # how run metadata and tags name this kind of record
 
     def _require_client(self) -> Client:
@@ -66,7 +67,7 @@ class _Bound:
             self._client = Client()
         return self._client
 
-    def _logged_metadata(self) -> dict[str, Any]:
+    def _logged_metadata(self) -> Mapping[str, Any]:
         """The run metadata logged for this record (fetched once, then kept)."""
         if self._run_metadata is None:
             self._require_client()._preload([self])
@@ -115,8 +116,8 @@ class ArtifactVersion(_Tagged):
     seq: int = 0
     # tags and logged run metadata: None until fetched through the Client on first use
     _tags: list[str] | None = attrs.field(default=None, repr=False, alias="tags")
-    _run_metadata: dict[str, Any] | None = attrs.field(default=None, repr=False,
-                                                        alias="run_metadata")
+    _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
+                                                           alias="run_metadata")
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _data: Any = attrs.field(default=_UNSET, repr=False, alias="_data")
 
@@ -206,8 +207,8 @@ class StepRun(_Bound):
     error: str | None
     original_step_run_id: str | None
     seq: int = 0
-    _run_metadata: dict[str, Any] | None = attrs.field(default=None, repr=False,
-                                                        alias="run_metadata")
+    _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
+                                                           alias="run_metadata")
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _inputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
                                                               alias="_inputs")
@@ -225,7 +226,7 @@ class StepRun(_Bound):
     @property
     def run_metadata(self) -> dict[str, Any]:
         """``{key: value}`` logged for this step run (``log_metadata`` inside the step)."""
-        return self._logged_metadata()
+        return dict(self._logged_metadata())
 
     @property
     def inputs(self) -> dict[str, ArtifactVersion]:
@@ -267,8 +268,8 @@ class PipelineRun(_Tagged):
     error: str | None
     seq: int = 0
     _tags: list[str] | None = attrs.field(default=None, repr=False, alias="tags")
-    _run_metadata: dict[str, Any] | None = attrs.field(default=None, repr=False,
-                                                        alias="run_metadata")
+    _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
+                                                           alias="run_metadata")
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _steps: dict[str, StepRun] | None = attrs.field(default=None, repr=False, alias="_steps")
 
@@ -284,7 +285,7 @@ class PipelineRun(_Tagged):
     @property
     def run_metadata(self) -> dict[str, Any]:
         """``{key: value}`` logged for this run (``log_metadata(run_id_name_or_prefix=...)``)."""
-        return self._logged_metadata()
+        return dict(self._logged_metadata())
 
     @property
     def steps(self) -> dict[str, StepRun]:

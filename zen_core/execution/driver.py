@@ -28,7 +28,7 @@ from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.materializers.registry import import_object
-from zen_core.metadata.metadata_types import merge_entries
+from zen_core.metadata.metadata_types import NO_METADATA, merge_entries
 from zen_core.metadata_stores.base import NewArtifactVersion, ResourceType
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import notify
@@ -205,7 +205,8 @@ class RunDriver:
                 spec.name, name, name if spec.named else spec.name, spec.annotation,
                 self._static_materializer(node, spec), config.version if config else None,
                 tuple(config.tags) if config else (),
-                config.run_metadata if config else {}, config.artifact_type if config else None))
+                config.run_metadata if config else NO_METADATA,
+                config.artifact_type if config else None))
         parts = self.cache.key_parts(node, inputs, plans, used_subs)
         cache_key = digest(parts)
         step_run = StepRun(

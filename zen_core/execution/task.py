@@ -17,6 +17,7 @@ from zen_core.artifacts.data import StoredData, load_data, save_data
 from zen_core.artifacts.unmaterialized_artifact import UnmaterializedArtifact, is_unmaterialized
 from zen_core.errors import StepTypeError
 from zen_core.materializers.registry import get_registry
+from zen_core.metadata.metadata_types import NO_METADATA
 from zen_core.records import ArtifactVersion, PipelineRun, StepRun, loaded_in_step
 from zen_core.signatures import conform, type_name
 from zen_core.steps.step_context import StepContext, StepLog
@@ -35,7 +36,7 @@ class OutputPlan:
     materializer: str | None  # qualified name; None = by the value's type at run time
     version: str | None = None  # pinned by ArtifactConfig
     tags: tuple[str, ...] = ()
-    run_metadata: Mapping[str, Any] = attrs.field(factory=dict, hash=False)  # ArtifactConfig's
+    run_metadata: Mapping[str, Any] = attrs.field(default=NO_METADATA, hash=False)  # ArtifactConfig's
     artifact_type: str | None = None  # ArtifactConfig's, instead of the materializer's
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from zen_core.errors import MetadataError
 
-__all__ = ["DType", "MetadataType", "Path", "StorageSize", "Uri", "check_metadata",
-           "check_tags", "from_json", "merge_entries", "to_json"]
+__all__ = ["NO_METADATA", "DType", "MetadataType", "Path", "StorageSize", "Uri",
+           "check_metadata", "check_tags", "from_json", "merge_entries", "to_json"]
 
 
 class Uri(str):
@@ -46,6 +47,9 @@ class StorageSize(int):
 
 MetadataType = Union[str, int, float, bool, dict, list, set, tuple, Uri, Path, DType,  # noqa: UP007
                      StorageSize, None]
+
+# What has none: one shared, read-only mapping (most outputs log nothing; no dict each)
+NO_METADATA: Mapping[str, Any] = types.MappingProxyType({})
 
 _TYPED: dict[type, type] = {Uri: str, Path: str, DType: str, StorageSize: int}
 _BY_NAME = {t.__name__: t for t in _TYPED}

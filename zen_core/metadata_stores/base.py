@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.components import Component
+from zen_core.metadata.metadata_types import NO_METADATA
 from zen_core.records import new_id
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class NewArtifactVersion:
     producer_step_run_id: str | None = None
     run_id: str | None = None
     id: str = attrs.field(factory=new_id)
-    run_metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    run_metadata: Mapping[str, Any] = NO_METADATA
     artifact_type: str | None = None
 
     def preview(self) -> ArtifactVersion:
@@ -66,7 +67,7 @@ class NewArtifactVersion:
             size=d.size, files=d.files, created=time.time(), tags=list(self.tags),
             metadata=d.metadata, visualizations=d.visualizations,
             producer_step_run_id=self.producer_step_run_id, run_id=self.run_id,
-            origin=self.origin, run_metadata=dict(self.run_metadata))
+            origin=self.origin, run_metadata=self.run_metadata)
 
 
 @attrs.frozen

@@ -81,11 +81,14 @@ class StepContext:
     """The running step: ``pipeline_run``, ``step_run``, ``step_name``, ``inputs``, and its
     outputs' metadata, tags, staging folders and materializers."""
 
+    # one per step run, cheap to make: no __dict__, and nothing more until the step asks
+    __slots__ = ("_task", "_registry", "_logged", "_staging", "_token")
+
     def __init__(self, task: StepTask, registry: MaterializerRegistry) -> None:
         self._task = task
         self._registry = registry
-        self._logged: StepLog | None = None  # made on the first write: most steps log nothing
-        self._staging: dict[str, str] = {}  # io_name -> staging folder handed to the step
+        self._logged: StepLog | None = None
+        self._staging: dict[str, str] | None = None  # io_name -> staging folder handed out
 
     @property
     def pipeline_run(self) -> PipelineRun:
@@ -194,6 +197,8 @@ class StepContext:
     # -- for the step's executor ------------------------------------------------------------
 
     def _staging_for(self, plan: OutputPlan) -> str:
+        if self._staging is None:
+            self._staging = {}
         uri = self._staging.get(plan.io_name)
         if uri is None:
             store = self._task.artifact_store
@@ -204,11 +209,11 @@ class StepContext:
 
     def _take_staging(self, plan: OutputPlan) -> str | None:
         """The staging folder handed out for ``plan``'s output, if any (now the output's)."""
-        return self._staging.pop(plan.io_name, None)
+        return None if self._staging is None else self._staging.pop(plan.io_name, None)
 
     def _discard_staging(self) -> None:
         """Remove the staging folders no output took (the step failed, or returned none)."""
-        staging, self._staging = self._staging, {}
+        staging, self._staging = self._staging or {}, None
         for uri in staging.values():
             try:
                 self._task.artifact_store.discard_staging(uri)
