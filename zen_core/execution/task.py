@@ -118,7 +118,8 @@ def execute_step(task: StepTask) -> StepResult:
                                            label=label, staging=context._take_staging(plan))))
     finally:
         loaded_in_step.reset(token)
-        context._discard_staging()
+        if context._staging:
+            context._discard_staging()
     return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time(),
                       context._logged)
 

@@ -288,7 +288,7 @@ _stored_types: weakref.WeakValueDictionary[str, type] = weakref.WeakValueDiction
 def remember_stored_type(data_type: type) -> str:
     """Note that this process stored a value of ``data_type``; return its qualified name."""
     name = qualified_name(data_type)
-    if _stored_types.get(name) is not data_type:
+    if data_type.__module__ != "builtins" and _stored_types.get(name) is not data_type:
         try:
             _stored_types[name] = data_type
         except TypeError:  # a class that cannot be weakly referenced is not remembered

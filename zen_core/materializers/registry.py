@@ -224,12 +224,15 @@ class MaterializerRegistry:
         claimed by ``mat``, or trusted."""
         if path == "builtins.NoneType":
             return type(None)
+        top = path.split(".", 1)[0]
+        if top in sys.modules or top in claimed_packages(mat) or self.trusts(path):
+            found = import_type(path)
+            if found is object:  # not importable by name (exec'd code, a function's class)
+                found = stored_type(path) or object
+            return found
         stored = stored_type(path)  # this process stored a value of it: nothing to import
         if stored is not None:
             return stored
-        top = path.split(".", 1)[0]
-        if top in sys.modules or top in claimed_packages(mat) or self.trusts(path):
-            return import_type(path)
         if not mat.NEEDS_RECORDED_TYPE:
             return object
         raise MaterializerNotFoundError(
