@@ -228,10 +228,11 @@ def test_unknown_targets_and_bad_values_are_refused_and_nothing_is_recorded():
 
 def test_numbers_of_other_libraries_are_stored_as_numbers():
     np = pytest.importorskip("numpy")
-    av = save_artifact(1, "numbers", user_metadata={"f": np.float64(0.5), "i": np.int64(3)})
+    av = save_artifact(1, "numbers", user_metadata={"f": np.float64(0.5), "i": np.int64(3),
+                                                    "b": np.bool_(True)})
     logged = Client().get_artifact_version("numbers").run_metadata
-    assert (logged["f"], logged["i"]) == (0.5, 3)
-    assert (type(logged["f"]), type(logged["i"])) == (float, int)
+    assert (logged["f"], logged["i"], logged["b"]) == (0.5, 3, True)
+    assert (type(logged["f"]), type(logged["i"]), type(logged["b"])) == (float, int, bool)
     assert av.run_metadata["f"] == 0.5
 
 

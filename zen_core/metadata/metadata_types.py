@@ -1,8 +1,7 @@
 """Values of run metadata: JSON values plus ZenML's typed ones, kept typed through storage.
 
 ``Uri``, ``Path``, ``DType`` (strings) and ``StorageSize`` (an int of bytes) say
-what a value means, so the CLI, notebooks and the dashboard can show it as a
-link, a path, a type or a size. Stored metadata is JSON in which a typed value
+what a value means, as in ZenML. Stored metadata is JSON in which a typed value
 (or a tuple or set, which JSON lacks) is a small tagged object, so what is read
 back is what was logged, nested values included.
 """
@@ -102,8 +101,10 @@ def _normal(value: Any, key: str, where: str, depth: int) -> Any:
                 for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = [_normal(v, key, where, depth + 1) for v in value]
-        return items if isinstance(value, list) else (
-            tuple(items) if isinstance(value, tuple) else set(items))
+        if isinstance(value, list | tuple):
+            return items if isinstance(value, list) else tuple(items)
+        # a frozenset inside a set stays hashable as a tuple
+        return {tuple(i) if isinstance(i, set) else i for i in items}
     if isinstance(value, str):  # HTMLString, a str Enum: the text itself
         return str.__str__(value)
     if isinstance(value, bool):
@@ -112,6 +113,8 @@ def _normal(value: Any, key: str, where: str, depth: int) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):  # numpy.float32/64, Decimal-free reals
         return float(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):  # numpy.bool_, str_
+        return _normal(value.item(), key, where, depth + 1)
     raise MetadataError(
         f"{where}metadata {key!r} = {value!r:.80} is a {type(value).__module__}."
         f"{type(value).__qualname__}, which cannot be stored as metadata. Fix: log a number, "
