@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import types
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
@@ -47,8 +46,29 @@ class StorageSize(int):
 MetadataType = Union[str, int, float, bool, dict, list, set, tuple, Uri, Path, DType,  # noqa: UP007
                      StorageSize, None]
 
-# What has none: one shared, read-only mapping (most outputs log nothing; no dict each)
-NO_METADATA: Mapping[str, Any] = types.MappingProxyType({})
+class _NoMetadata(Mapping[str, Any]):
+    """The metadata of what has none (most outputs): one shared, read-only instance that
+    travels by pickle as itself, so nothing allocates a dict per output."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "NO_METADATA"
+
+
+NO_METADATA: Mapping[str, Any] = _NoMetadata()
 
 _TYPED: dict[type, type] = {Uri: str, Path: str, DType: str, StorageSize: int}
 _BY_NAME = {t.__name__: t for t in _TYPED}
