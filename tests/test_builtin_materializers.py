@@ -1,5 +1,6 @@
 """Built-in materializers pass the same contract every plugin runs."""
 
+import dataclasses
 from collections import namedtuple
 from pathlib import Path
 
@@ -9,10 +10,13 @@ from zen_core.materializers.builtin import (
     BuiltInMaterializer,
     BytesMaterializer,
     ContainerMaterializer,
+    DataclassMaterializer,
+    StructuredStringMaterializer,
     from_json_tree,
     to_json_tree,
 )
 from zen_core.testing import MaterializerContract
+from zen_core.types import CSVString, HTMLString, JSONString, MarkdownString
 
 Point = namedtuple("Point", "x y")
 GOLDEN = Path(__file__).parent / "golden"  # stored formats, per VERSION (ZEN_UPDATE_GOLDEN=1)
@@ -130,3 +134,102 @@ def test_writes_through_self_fs_stay_under_the_artifact_folder(tmp_path):
                                                     rf"artifact folder"):
             save_data(store, Escaping, b"x", allow_pickle=False, label="'bad'")
     assert not (tmp_path / "store" / "user").exists() and not (tmp_path / "escape").exists()
+
+
+# -- structured strings, dataclasses and pydantic models ------------------------------------
+
+
+class TestStructuredStrings(MaterializerContract):
+    materializer = StructuredStringMaterializer
+    golden_dir = GOLDEN
+
+    @pytest.fixture(params=[HTMLString("<h1>Report</h1>"), MarkdownString("# Title\n\n*text*"),
+                            CSVString("a,b\n1,2\n"), JSONString('{"a": [1, 2]}')],
+                    ids=lambda v: type(v).__name__)
+    def value(self, request):
+        return request.param
+
+    def test_the_text_file_is_its_own_visualization(self, artifact_store, value):
+        stored = self._save(artifact_store, value)
+        [(uri, kind)] = stored.visualizations.items()
+        assert uri == f"{stored.uri}/{next(iter(stored.files))}" and len(stored.files) == 1
+        assert kind == {"HTMLString": "html", "MarkdownString": "markdown", "CSVString": "csv",
+                        "JSONString": "json"}[type(value).__name__]
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    weights: tuple[float, ...]
+    name: str = "inner"
+
+
+@dataclasses.dataclass
+class Config:
+    inner: Inner
+    layers: list[int]
+    options: dict = dataclasses.field(default_factory=dict)
+    raw: bytes = b""
+    derived: int = dataclasses.field(init=False, default=0)
+
+    def __post_init__(self):
+        self.derived = len(self.layers)
+
+
+@dataclasses.dataclass
+class Holder:
+    thing: object  # anything: JSON cannot say what it was
+
+
+class TestDataclasses(MaterializerContract):
+    materializer = DataclassMaterializer
+    golden_dir = GOLDEN
+
+    @pytest.fixture(params=[Config(Inner((0.5, 1.0)), [3, 4], {"lr": 0.1, (1, 2): {3}}, b"\x00"),
+                            Inner(())], ids=lambda v: type(v).__name__)
+    def value(self, request):
+        return request.param
+
+
+def test_a_dataclass_that_does_not_round_trip_through_json_is_pickled_with_a_warning(tmp_path):
+    from zen_core.artifacts.data import save_data
+    from zen_core.errors import UnsafeArtifactError
+    from zen_core.testing import local_store
+
+    store = local_store(tmp_path)
+    with pytest.raises(UnsafeArtifactError, match=r"Holder \(a field does not round-trip through "
+                                                  r"JSON\) and pickle is disabled"):
+        save_data(store, DataclassMaterializer, Holder(Path("/x")), allow_pickle=False,
+                  label="'h'")
+    stored = save_data(store, DataclassMaterializer, Holder(Path("/x")), allow_pickle=True,
+                       label="'h'")
+    assert list(stored.files) == ["data.pkl"]
+
+
+def test_structured_strings_show_as_their_kind(zen_home):
+    from zen_core import pipeline, step
+    from zen_core.visualize import bundle
+
+    @step
+    def report() -> HTMLString:
+        return HTMLString("<h1>Accuracy 0.93</h1>")
+
+    @pipeline
+    def reporting():
+        report()
+
+    av = reporting().steps["report"].outputs["output"]
+    assert av.load() == "<h1>Accuracy 0.93</h1>" and type(av.load()) is HTMLString
+    [(uri, kind)] = av.visualize().items()
+    assert kind == "html"
+    assert "<h1>Accuracy 0.93</h1>" in bundle(av, uri, kind)["text/html"]
+
+
+def test_a_class_this_process_stored_loads_back_even_if_it_cannot_be_imported(zen_home):
+    from zen_core import load_artifact, save_artifact
+
+    @dataclasses.dataclass
+    class Local:  # defined in a function: its module has no attribute of that name
+        n: int
+
+    save_artifact(Local(3), "local_value")
+    assert load_artifact("local_value") == Local(3)

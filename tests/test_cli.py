@@ -91,6 +91,33 @@ def test_artifact_commands(zen):
     assert "downstream:" not in up and "artifact data:1" in up
 
 
+def test_tags_and_metadata_on_the_command_line(zen):
+    from zen_core import add_tags, log_metadata
+
+    run = cli_pipeline()
+    tagged = zen("artifact", "tag", "data:1", "prod", "reviewed").output
+    assert "data:1 tags: prod, reviewed" in tagged
+    assert "data:1 tags: prod" in zen("artifact", "tag", "data", "reviewed", "--remove").output
+    assert "tag '' cannot be used" in zen("artifact", "tag", "data", "", ok=False).output
+    listed = zen("artifact", "list", "--tag", "prod").output
+    assert "data" in listed and "cli_pipeline::use::output" not in listed
+    assert json.loads(zen("artifact", "list", "--tag", "prod", "--tag", "nope", "--json")
+                      .stdout) == []
+    log_metadata({"accuracy": 0.9}, artifact_name="data", artifact_version="1")
+    shown = zen("artifact", "show", "data").output
+    assert "tags           prod" in shown and '"accuracy": 0.9' in shown
+    other = cli_pipeline()
+    add_tags(["nightly"], run=run.id)
+    log_metadata({"owner": "ml"}, run_id_name_or_prefix=run.id)
+    log_metadata({"note": "fast"}, step_name="make", run_id_name_or_prefix=run.id)
+    listing = zen("run", "list", "--tag", "nightly").output
+    assert run.name in listing and other.name not in listing and "nightly" in listing
+    shown = zen("run", "show", run.id).output
+    assert "tags nightly" in shown and '"owner": "ml"' in shown and '"note": "fast"' in shown
+    data = json.loads(zen("run", "show", run.id, "--json").stdout)
+    assert data["tags"] == ["nightly"] and data["run_metadata"] == {"owner": "ml"}
+
+
 def test_prune_command(zen):
     run = cli_pipeline()
     Client().delete_pipeline_run(run.id)

@@ -73,7 +73,8 @@ def _run(block: Block, namespace: dict) -> str:
     return out.getvalue()
 
 
-RUNNABLE_PAGES = ["index.md", "artifacts.md", "configuration.md", "plugins.md", "pipelines.md"]
+RUNNABLE_PAGES = ["index.md", "artifacts.md", "configuration.md", "plugins.md", "pipelines.md",
+                  "metadata.md"]
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
@@ -113,7 +114,8 @@ def test_every_python_block_parses():
 
 def test_user_guide_links_every_page():
     text = (DOCS / "index.md").read_text()
-    for page in ("configuration.md", "cli.md", "artifacts.md", "pipelines.md", "plugins.md",
+    for page in ("configuration.md", "cli.md", "artifacts.md", "pipelines.md", "metadata.md",
+                 "plugins.md",
                  "stores.md",
                  "scaling.md", "dashboard.md", "materializers-data.md",
                  "materializers-models.md"):

@@ -23,6 +23,7 @@ PUBLIC_FACES = (
     "zen_core.hashing",
     "zen_core.logger",
     "zen_core.materializers",
+    "zen_core.metadata",
     "zen_core.metadata_stores",
     "zen_core.models",
     "zen_core.orchestrators",
@@ -30,6 +31,7 @@ PUBLIC_FACES = (
     "zen_core.stack",
     "zen_core.testing",
     "zen_core.testing.guide",
+    "zen_core.types",
 )
 
 

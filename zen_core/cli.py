@@ -28,6 +28,10 @@ def _emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
 
+def _json_line(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
 def _when(ts: float | None) -> str:
     return "-" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -209,21 +213,28 @@ def run() -> None:
     """Inspect and delete pipeline runs."""
 
 
+_TAG_OPTION = click.option("--tag", "tags", multiple=True, metavar="TAG",
+                           help="Only those carrying this tag (repeat: all of them).")
+
+
 @run.command("list")
 @click.option("--pipeline", help="Only runs of this pipeline.")
 @click.option("--status", type=click.Choice(["running", "completed", "failed"]))
+@_TAG_OPTION
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def run_list(pipeline: str | None, status: str | None, limit: int, as_json: bool) -> None:
+def run_list(pipeline: str | None, status: str | None, tags: tuple[str, ...], limit: int,
+             as_json: bool) -> None:
     """List runs, newest first (runs whose process died are marked failed first)."""
     client = _client()
     client.reap_crashed_runs()
-    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=limit)
+    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=limit,
+                                     tags=tags)
     if as_json:
         return _emit_json([r.to_dict() for r in runs])
     _table([[r.id, r.name, r.status, _when(r.created),
-             "-" if r.duration is None else f"{r.duration:.2f}s"] for r in runs],
-           ["ID", "NAME", "STATUS", "CREATED", "DURATION"])
+             "-" if r.duration is None else f"{r.duration:.2f}s", ", ".join(r.tags) or "-"]
+            for r in runs], ["ID", "NAME", "STATUS", "CREATED", "DURATION", "TAGS"])
 
 
 @run.command("show")
@@ -246,10 +257,16 @@ def run_show(run_id: str, as_json: bool) -> None:
     click.echo(f"  pipeline {r.pipeline_name}, status {r.status}, created {_when(r.created)}")
     if r.params:
         click.echo(f"  params {json.dumps(r.params)}")
+    if r.tags:
+        click.echo(f"  tags {', '.join(r.tags)}")
+    if r.run_metadata:
+        click.echo(f"  metadata {_json_line(r.run_metadata)}")
     for s in steps:
         took = "" if s.duration is None else f" {s.duration * 1000:.1f}ms"
         why = f" (cache miss: {s.cache_miss})" if s.cache_miss else ""
         click.echo(f"  step {s.name} [{s.status}]{took}{why}")
+        if s.run_metadata:
+            click.echo(f"      metadata {_json_line(s.run_metadata)}")
         for name, av in s.outputs.items():
             click.echo(f"      -> {name}: {av.name}:{av.version}")
         if s.error:
@@ -288,9 +305,18 @@ def split_ref(ref: str, version: str | None) -> tuple[str, str | None]:
 
 
 @artifact.command("list")
+@_TAG_OPTION
 @click.option("--json", "as_json", is_flag=True)
-def artifact_list(as_json: bool) -> None:
-    """Every artifact name with its version count and latest version."""
+def artifact_list(tags: tuple[str, ...], as_json: bool) -> None:
+    """Every artifact name with its version count and latest version; with --tag, the
+    versions carrying the tags."""
+    if tags:
+        versions = _client().list_artifact_versions(tags=tags)
+        if as_json:
+            return _emit_json([{"name": v.name, "version": v.version, "id": v.id,
+                                "tags": v.tags, "created": v.created} for v in versions])
+        return _table([[v.name, v.version, ", ".join(v.tags), _when(v.created)]
+                       for v in versions], ["NAME", "VERSION", "TAGS", "CREATED"])
     summaries = _client().list_artifacts()
     if as_json:
         import attrs
@@ -317,11 +343,28 @@ def artifact_show(ref: str, version: str | None, as_json: bool) -> None:
             ("created", _when(av.created)), ("origin", av.origin),
             ("tags", ", ".join(av.tags) or "-"),
             ("produced by", f"step {producer.name} of run {producer.run_id}" if producer else "-"),
-            ("metadata", json.dumps(av.metadata, default=str) if av.metadata else "-")]
+            ("metadata", _json_line(av.metadata) if av.metadata else "-"),
+            ("run metadata", _json_line(av.run_metadata))]
     for label, value in rows:
         click.echo(f"{label:<14} {value}")
     for uri, kind in av.visualizations.items():
         click.echo(f"{'visualization':<14} {kind}: {uri}")
+
+
+@artifact.command("tag")
+@click.argument("ref")
+@click.argument("tags", nargs=-1, required=True)
+@click.option("--version", help="The version (instead of NAME:VERSION).")
+@click.option("--remove", is_flag=True, help="Take these tags off instead.")
+def artifact_tag(ref: str, tags: tuple[str, ...], version: str | None, remove: bool) -> None:
+    """Tag an artifact version (the latest unless NAME:VERSION): zen artifact tag model:3 prod."""
+    from zen_core.metadata.log import add_tags, remove_tags
+
+    name, version = split_ref(ref, version)
+    av = _client().get_artifact_version(name, version)
+    (remove_tags if remove else add_tags)(list(tags), artifact_version_id=av.id)
+    av = _client().get_artifact_version(name, av.version)
+    click.echo(f"{av.name}:{av.version} tags: {', '.join(av.tags) or '-'}")
 
 
 @artifact.command("lineage")

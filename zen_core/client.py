@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from zen_core.config import ZenConfig, load_config
@@ -72,10 +73,12 @@ class Client:
         return self._bind(run)
 
     def list_pipeline_runs(self, pipeline_name: str | None = None, status: str | None = None,
-                           limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
-        """Newest first."""
-        return [self._bind(r) for r in self._store.list_runs(
-            pipeline_name=pipeline_name, status=status, limit=limit, offset=offset)]
+                           limit: int | None = None, offset: int = 0,
+                           tags: str | Sequence[str] | None = None) -> list[PipelineRun]:
+        """Newest first; with ``tags``, only runs carrying every one of them."""
+        return self._preload([self._bind(r) for r in self._store.list_runs(
+            pipeline_name=pipeline_name, status=status, limit=limit, offset=offset,
+            tags=_tag_list(tags))])
 
     def reap_crashed_runs(self) -> list[str]:
         """Mark runs whose process died or stopped renewing its lease as ``failed``
@@ -139,10 +142,12 @@ class Client:
             name=name, version=version)
 
     def list_artifact_versions(self, name: str | None = None, limit: int | None = None,
-                               offset: int = 0) -> list[ArtifactVersion]:
-        """Oldest first; all artifacts when ``name`` is None."""
-        return [self._bind(av) for av in self._store.list_artifact_versions(
-            name, limit=limit, offset=offset)]
+                               offset: int = 0, tags: str | Sequence[str] | None = None
+                               ) -> list[ArtifactVersion]:
+        """Oldest first; all artifacts when ``name`` is None; with ``tags``, only versions
+        carrying every one of them."""
+        return self._preload([self._bind(av) for av in self._store.list_artifact_versions(
+            name, limit=limit, offset=offset, tags=_tag_list(tags))])
 
     def list_artifacts(self) -> list[Any]:
         """One summary per artifact name: version count and latest version."""
@@ -194,3 +199,24 @@ class Client:
 
     def _step_runs(self, run_id: str) -> list[StepRun]:
         return [self._bind(s) for s in self._store.list_step_runs(run_id)]
+
+    def _preload(self, records: list[Any]) -> list[Any]:
+        """Fetch the tags and logged run metadata of these records (of one kind) that are
+        not known yet, in one query each, so a listing does not ask once per record."""
+        pending = [r for r in records if r._run_metadata is None
+                   or getattr(r, "_tags", ()) is None]
+        if not pending:
+            return records
+        kind, ids = pending[0].RESOURCE_TYPE, [r.id for r in pending]
+        metadata = self._store.get_run_metadata(kind, ids)
+        tags = self._store.get_tags(kind, ids) if hasattr(pending[0], "_tags") else {}
+        for r in pending:
+            if r._run_metadata is None:
+                r._run_metadata = metadata.get(r.id, {})
+            if getattr(r, "_tags", ()) is None:
+                r._tags = tags.get(r.id, [])
+        return records
+
+
+def _tag_list(tags: str | Sequence[str] | None) -> list[str]:
+    return [tags] if isinstance(tags, str) else list(tags or ())

@@ -18,6 +18,7 @@ __all__ = [
     "MaterializerConflictError",
     "MaterializerError",
     "MaterializerNotFoundError",
+    "MetadataError",
     "MetadataStoreError",
     "OptionError",
     "ParameterError",
@@ -25,6 +26,7 @@ __all__ = [
     "RunNameTakenError",
     "RunNotFoundError",
     "StackNotFoundError",
+    "StepContextError",
     "StepFailedError",
     "StepTypeError",
     "StoreError",
@@ -148,6 +150,16 @@ class StoreError(ZenError):
 
 class MetadataStoreError(ZenError):
     """The metadata store cannot be reached, or its schema is newer than this zen_core."""
+
+
+class MetadataError(ZenError, ValueError):
+    """Metadata or tags cannot be recorded: a value that is not storable, or a missing,
+    unknown or ambiguous target (a ``ValueError``, as ZenML raises)."""
+
+
+class StepContextError(ZenError, RuntimeError):
+    """The step context was asked for outside a running step, or for an output the step
+    does not have (a ``RuntimeError``, as ZenML raises outside a step)."""
 
 
 class StepFailedError(ZenError):

@@ -13,6 +13,7 @@ import contextvars
 import enum
 import secrets
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -49,13 +50,16 @@ class ArtifactOrigin(enum.StrEnum):
     STEP = "step"  # produced by a step run
     SAVED = "saved"  # save_artifact()
     REGISTERED = "registered"  # register_artifact(), data owned by the user
-    EXTERNAL = "external"  # a value given to a step as its input; pruned like step outputs
+    EXTERNAL = "external"  # a value given to a step as its input (ExternalArtifact, or an
+    # argument of a step called outside a pipeline); pruned once no run uses it
 
 
 class _Bound:
-    """Shared plumbing: the Client a record came from."""
+    """Shared plumbing: the Client a record came from, and what is fetched through it."""
 
     _client: Client | None
+    _run_metadata: Mapping[str, Any] | None
+    RESOURCE_TYPE: str = ""  # how run metadata and tags name this kind of record
 
     def _require_client(self) -> Client:
         if self._client is None:
@@ -64,9 +68,35 @@ class _Bound:
             self._client = Client()
         return self._client
 
+    def _logged_metadata(self) -> Mapping[str, Any]:
+        """The run metadata logged for this record (fetched once, then kept)."""
+        if self._run_metadata is None:
+            self._require_client()._preload([self])
+        return self._run_metadata  # type: ignore[return-value]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
+                if not f.name.startswith("_")}
+        data["run_metadata"] = self.run_metadata  # type: ignore[attr-defined]
+        if isinstance(self, _Tagged):
+            data["tags"] = self.tags
+        return data
+
+
+class _Tagged(_Bound):
+    """A record that carries tags (artifact versions, pipeline runs)."""
+
+    _tags: list[str] | None
+
+    @property
+    def tags(self) -> list[str]:
+        if self._tags is None:
+            self._require_client()._preload([self])
+        return self._tags  # type: ignore[return-value]
+
 
 @attrs.define(eq=False)
-class ArtifactVersion(_Bound):
+class ArtifactVersion(_Tagged):
     id: str
     name: str
     version: str
@@ -79,21 +109,36 @@ class ArtifactVersion(_Bound):
     size: int
     files: dict[str, list] | None  # the manifest {path: [size, hash]}; None if unreadable
     created: float
-    tags: list[str]
-    metadata: dict[str, Any]
+    metadata: dict[str, Any]  # what the materializer extracted
     visualizations: dict[str, str]
     producer_step_run_id: str | None
     run_id: str | None
     origin: str
     seq: int = 0
+    # tags and logged run metadata: None until fetched through the Client on first use
+    _tags: list[str] | None = attrs.field(default=None, repr=False, alias="tags")
+    _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
+                                                           alias="run_metadata")
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _data: Any = attrs.field(default=_UNSET, repr=False, alias="_data")
+
+    RESOURCE_TYPE = "artifact_version"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ArtifactVersion) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """``{key: value}``: what the materializer extracted, ``storage_size`` (bytes), and
+        what was logged for this version (``log_metadata``, ``ArtifactConfig(run_metadata=)``,
+        ``add_output_metadata``), the logged values winning."""
+        from zen_core.metadata.metadata_types import StorageSize
+
+        return {**self.metadata, "storage_size": StorageSize(self.size),
+                **self._logged_metadata()}
 
     @property
     def label(self) -> str:
@@ -146,10 +191,6 @@ class ArtifactVersion(_Bound):
 
         return artifact_card(self)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
-                if not f.name.startswith("_")}
-
 
 @attrs.define(eq=False)
 class StepRun(_Bound):
@@ -167,17 +208,26 @@ class StepRun(_Bound):
     error: str | None
     original_step_run_id: str | None
     seq: int = 0
+    _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
+                                                           alias="run_metadata")
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _inputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
                                                               alias="_inputs")
     _outputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
                                                                alias="_outputs")
 
+    RESOURCE_TYPE = "step_run"
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StepRun) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """``{key: value}`` logged for this step run (``log_metadata`` inside the step)."""
+        return dict(self._logged_metadata())
 
     @property
     def inputs(self) -> dict[str, ArtifactVersion]:
@@ -206,13 +256,9 @@ class StepRun(_Bound):
 
         return step_card(self)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
-                if not f.name.startswith("_")}
-
 
 @attrs.define(eq=False)
-class PipelineRun(_Bound):
+class PipelineRun(_Tagged):
     id: str
     name: str
     pipeline_name: str
@@ -222,14 +268,25 @@ class PipelineRun(_Bound):
     params: dict[str, Any]
     error: str | None
     seq: int = 0
+    _tags: list[str] | None = attrs.field(default=None, repr=False, alias="tags")
+    _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
+                                                           alias="run_metadata")
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _steps: dict[str, StepRun] | None = attrs.field(default=None, repr=False, alias="_steps")
+
+    RESOURCE_TYPE = "pipeline_run"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PipelineRun) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """``{key: value}`` logged for this run (``log_metadata(run_id_name_or_prefix=...)``)."""
+        return dict(self._logged_metadata())
 
     @property
     def steps(self) -> dict[str, StepRun]:
@@ -246,7 +303,3 @@ class PipelineRun(_Bound):
         from zen_core.visualize import run_card
 
         return run_card(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
-                if not f.name.startswith("_")}

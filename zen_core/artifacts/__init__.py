@@ -6,6 +6,9 @@
   materialize one value into a store (hashed, then published under its
   content address) and read it back verified: what plugins' tests call;
 * :mod:`zen_core.artifacts.artifact_config`: ``ArtifactConfig``;
+* :mod:`zen_core.artifacts.external_artifact`: ``ExternalArtifact`` (a value as a step
+  input); :mod:`zen_core.artifacts.unmaterialized_artifact`: ``UnmaterializedArtifact``
+  (an input annotation that skips loading);
 * ``validate_name``: the rules every artifact name follows.
 
 Names are loaded on first use, so importing this package stays cheap.
@@ -17,11 +20,14 @@ from typing import TYPE_CHECKING
 
 from zen_core._lazy import lazy_exports
 
-__all__ = ["ArtifactConfig", "StoredData", "load_artifact", "load_data", "register_artifact",
-           "save_artifact", "save_data", "validate_name"]
+__all__ = ["ArtifactConfig", "ExternalArtifact", "StoredData", "UnmaterializedArtifact",
+           "load_artifact", "load_data", "register_artifact", "save_artifact", "save_data",
+           "validate_name"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ArtifactConfig": "zen_core.artifacts.artifact_config",
+    "ExternalArtifact": "zen_core.artifacts.external_artifact",
+    "UnmaterializedArtifact": "zen_core.artifacts.unmaterialized_artifact",
     "save_artifact": "zen_core.artifacts.utils",
     "load_artifact": "zen_core.artifacts.utils",
     "register_artifact": "zen_core.artifacts.utils",
@@ -34,5 +40,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 if TYPE_CHECKING:
     from zen_core.artifacts.artifact_config import ArtifactConfig
     from zen_core.artifacts.data import StoredData, load_data, save_data
+    from zen_core.artifacts.external_artifact import ExternalArtifact
+    from zen_core.artifacts.unmaterialized_artifact import UnmaterializedArtifact
     from zen_core.artifacts.utils import load_artifact, register_artifact, save_artifact
     from zen_core.naming import validate_name

@@ -21,7 +21,7 @@ from zen_core.errors import (
     ZenError,
 )
 from zen_core.hashing import combine, hash_stream
-from zen_core.materializers.base import Materializer, qualified_name
+from zen_core.materializers.base import Materializer, qualified_name, remember_stored_type
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
@@ -45,11 +45,16 @@ class StoredData:
 
 
 def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
-              allow_pickle: bool, label: str) -> StoredData:
-    """Materialize ``data`` into staging, hash it, publish it under its content address."""
+              allow_pickle: bool, label: str, staging: str | None = None) -> StoredData:
+    """Materialize ``data`` into staging, hash it, publish it under its content address.
+
+    ``staging``: a staging folder of the store that already holds files of this artifact
+    (written by the step through ``get_step_context().get_output_artifact_uri()``); they
+    are hashed and published with what the materializer writes.
+    """
     from zen_core.materializers.builtin import PickleMaterializer
 
-    staging = store.new_staging_uri()
+    staging = staging or store.new_staging_uri()
     mat = mat_cls(staging, store, allow_pickle=allow_pickle, label=label)
     layer = "materializer"  # which one to blame: its save, or the store's publishing after it
     try:
@@ -88,7 +93,7 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
         files=files,
         materializer=qualified_name(mat_cls),
         materializer_version=str(mat_cls.VERSION),
-        type=qualified_name(type(data)),
+        type=remember_stored_type(type(data)),
         artifact_type=str(mat_cls.ASSOCIATED_ARTIFACT_TYPE),
         metadata=metadata,
         visualizations={final + uri[len(staging):] if uri.startswith(staging) else uri: str(kind)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zen_core.artifact_stores.base import check_inside
@@ -19,12 +19,23 @@ if TYPE_CHECKING:
 
 
 def save_artifact(data: Any, name: str, version: str | int | None = None,
-                  tags: Sequence[str] | None = None, materializer: type | None = None
-                  ) -> ArtifactVersion:
-    """Store ``data`` as a new version of ``name`` (kept by prune: it was saved by name)."""
+                  tags: Sequence[str] | None = None, materializer: type | None = None, *,
+                  artifact_type: str | None = None,
+                  user_metadata: Mapping[str, Any] | None = None) -> ArtifactVersion:
+    """Store ``data`` as a new version of ``name`` (kept by prune: it was saved by name).
+
+    ``user_metadata`` is recorded as the version's run metadata; ``artifact_type``
+    (``"model"``, ``"data"`` ...) replaces the materializer's.
+    """
+    from zen_core.artifacts.artifact_config import check_artifact_type
     from zen_core.client import Client
+    from zen_core.metadata.metadata_types import check_metadata, check_tags
 
     validate_name(name)
+    tags = check_tags(tags or [])  # checked before anything is stored
+    run_metadata = check_metadata(user_metadata or {}, "save_artifact(user_metadata=): ")
+    if artifact_type is not None:
+        artifact_type = check_artifact_type(artifact_type, "save_artifact")
     client = Client()
     stack = client.active_stack
     version = None if version is None else validate_version(version, name)
@@ -35,8 +46,8 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
     stored = save_data(stack.artifact_store, mat, data, allow_pickle=client.config.allow_pickle,
                        label=repr(name))
     av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
-        name=name, data=stored, version=version, tags=list(tags or ()),
-        origin=ArtifactOrigin.SAVED))
+        name=name, data=stored, version=version, tags=tags, origin=ArtifactOrigin.SAVED,
+        run_metadata=run_metadata, artifact_type=artifact_type))
     return _announce(client, client._bind(av))
 
 

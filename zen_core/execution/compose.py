@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core import _context
+from zen_core.artifacts.external_artifact import ExternalArtifact
+from zen_core.artifacts.unmaterialized_artifact import is_unmaterialized
 from zen_core.errors import CompositionError, ParameterError
 from zen_core.naming import check_placeholders, validate_name
 from zen_core.records import ArtifactVersion
@@ -70,6 +72,8 @@ class Invocation:
     upstream: tuple[str, ...]  # invocations that must finish first: inputs and ``after=``
     groups: dict[str, InputGroup] = attrs.Factory(dict)
     after: tuple[str, ...] = ()
+    # stored when the run starts, then among external_inputs
+    external_artifacts: dict[str, ExternalArtifact] = attrs.Factory(dict)
 
 
 _ARTIFACT = (OutputHandle, ArtifactVersion)
@@ -97,6 +101,7 @@ class Composer:
         artifacts: dict[str, OutputHandle] = {}
         external: dict[str, ArtifactVersion] = {}
         groups: dict[str, InputGroup] = {}
+        values: dict[str, ExternalArtifact] = {}
         for name, value in bound.arguments.items():
             kind = sig.parameters[name].kind
             if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -107,6 +112,9 @@ class Composer:
                 artifacts[name] = value
             elif isinstance(value, ArtifactVersion):
                 external[name] = value
+            elif isinstance(value, ExternalArtifact):
+                values[name] = self._check_external(inv_id, name, value,
+                                                    sig.annotations.get(name))
             elif (elements := artifact_elements(value)) is not None:
                 group = InputGroup(_group_kind(value, sig.annotations.get(name)), tuple(elements))
                 if len({group.element(name, key) for key in elements}) < len(elements):
@@ -136,7 +144,7 @@ class Composer:
                                         *after_ids]))
         self.invocations[inv_id] = Invocation(inv_id, step, params, artifacts, external,
                                               sig.outputs, substitutions, enable_cache, upstream,
-                                              groups, after_ids)
+                                              groups, after_ids, values)
         handles = tuple(OutputHandle(inv_id, spec.name, i) for i, spec in enumerate(sig.outputs))
         if len(handles) == 1:
             return handles[0]
@@ -180,6 +188,16 @@ class Composer:
         while f"{name}_{n}" in self.invocations:
             n += 1
         return f"{name}_{n}"
+
+    def _check_external(self, inv_id: str, name: str, external: ExternalArtifact,
+                        annotation: Any) -> ExternalArtifact:
+        """Refuse now a value the step would refuse when it loads it."""
+        if not is_unmaterialized(annotation) and not conform(external.value, annotation)[0]:
+            raise CompositionError(
+                f"step {inv_id!r}, argument {name!r}: expected {type_name(annotation)}, got an "
+                f"ExternalArtifact holding {type_name(type(external.value))}. Fix: pass a "
+                f"value of the annotated type.", step=inv_id, argument=name)
+        return external
 
     def _check_parameter(self, inv_id: str, name: str, value: Any, annotation: Any) -> Any:
         try:

@@ -18,6 +18,7 @@ from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
     ConfigError,
+    MetadataError,
     RunNameTakenError,
     ZenError,
 )
@@ -27,13 +28,15 @@ from zen_core.execution.task import OutputPlan, StepResult, StepTask
 from zen_core.logger import get_logger
 from zen_core.materializers.base import qualified_name
 from zen_core.materializers.registry import import_object
-from zen_core.metadata_stores.base import NewArtifactVersion
+from zen_core.metadata.metadata_types import NO_METADATA, merge_entries
+from zen_core.metadata_stores.base import NewArtifactVersion, ResourceType
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import notify
 from zen_core.progress import track
 from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
 from zen_core.run_context import RunContext
 from zen_core.signatures import materializer_type
+from zen_core.steps.step_context import StepLog
 
 if TYPE_CHECKING:
     from zen_core.pipelines import Pipeline
@@ -121,6 +124,7 @@ class RunDriver:
     def run(self) -> PipelineRun:
         self._check_stack()
         leases.reap(self.store, self.config)  # runs whose process died are failed first
+        self._store_external_artifacts()
         self._create_run()
         leases.keeper.hold(self.store, self.run_record.id, self.config)
         self.log.info("run.started", pipeline=self.pipeline.name, run=self.run_record.name,
@@ -183,6 +187,14 @@ class RunDriver:
             step_run.status = ExecutionStatus.FAILED
             step_run.error = text
 
+    def _store_external_artifacts(self) -> None:
+        """Store each ``ExternalArtifact`` value, before the run is recorded (a value that
+        cannot be stored fails the call with nothing recorded)."""
+        for node in self.nodes:
+            for name, external in node.external_artifacts.items():
+                artifact_name = validate_name(f"external::{self.pipeline.name}::{node.id}::{name}")
+                node.external_inputs[name] = external.store(self.context, artifact_name)
+
     def _create_run(self) -> None:
         """Record the run under a name no other run has: processes that start runs of one
         pipeline in the same microsecond get ``-2``, ``-3``... after the time stamp. A run
@@ -226,7 +238,9 @@ class RunDriver:
             plans.append(OutputPlan(
                 spec.name, name, name if spec.named else spec.name, spec.annotation,
                 self._static_materializer(node, spec), config.version if config else None,
-                tuple(config.tags) if config else ()))
+                tuple(config.tags) if config else (),
+                config.run_metadata if config else NO_METADATA,
+                config.artifact_type if config else None))
         parts = self.cache.key_parts(node, inputs, plans, used_subs)
         cache_key = digest(parts)
         step_run = StepRun(
@@ -275,6 +289,7 @@ class RunDriver:
             allow_pickle=self.config.allow_pickle,
             materializer_overrides=dict(self.config.materializers),
             trusted_modules=self.config.trusted_modules, groups=node.groups,
+            pipeline_run=self.run_record, step_run=step_run,
         )
 
     def complete(self, node: Invocation, result: StepResult) -> None:
@@ -289,9 +304,13 @@ class RunDriver:
         run; the outputs keep the ids they are recorded with, so lineage links hold.
         """
         step_run = self._step_runs[node.id]
+        log = result.log
         news = [(plan, NewArtifactVersion(
-            name=plan.artifact_name, data=stored, version=plan.version, tags=plan.tags,
-            origin="step", producer_step_run_id=step_run.id, run_id=self.run_record.id))
+            name=plan.artifact_name, data=stored, version=plan.version,
+            tags=log.tags_of(plan) if log else plan.tags, origin="step",
+            producer_step_run_id=step_run.id, run_id=self.run_record.id,
+            run_metadata=log.metadata_of(plan) if log else plan.run_metadata,
+            artifact_type=plan.artifact_type))
             for plan, stored in result.outputs]
         for plan, new in news:
             self._outputs[(node.id, plan.io_name)] = new.preview()
@@ -302,10 +321,13 @@ class RunDriver:
         result, news = self._staged.pop(node.id)
         step_run = self._step_runs[node.id]
         loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
+        logged = self._logged_elsewhere(node, result.log)
         with self.store.transaction(group=True):
             created = self.store.complete_step_run(
                 step_run.id, outputs=[(plan.key, new) for plan, new in news],
                 extra_inputs=loaded, finished=result.finished)
+            if result.log:
+                self._record_log(step_run, result.log, logged)
         for (plan, _), av in zip(news, created):
             self._outputs[(node.id, plan.io_name)] = av
             notify(self.plugins, "zen_after_artifact_saved", artifact_version=av)
@@ -335,6 +357,38 @@ class RunDriver:
 
     # -- helpers -------------------------------------------------------------------
 
+    def _logged_elsewhere(self, node: Invocation, log: StepLog | None
+                          ) -> list[tuple[str, str, str, Any]]:
+        """``(action, resource type, id, payload)`` of what the step logged for other
+        resources, looked up before anything of the step is recorded."""
+        if not log or not log.elsewhere:
+            return []
+        from zen_core.client import Client
+        from zen_core.metadata.log import resolve
+
+        client = Client._for_context(self.context)
+        found = []
+        for action, target, payload in log.elsewhere:
+            try:
+                found.append((action, target.resource_type, resolve(client, target), payload))
+            except ZenError as exc:
+                raise MetadataError(
+                    f"step {node.id!r} logged {'metadata' if action == 'metadata' else 'tags'} "
+                    f"for {target.describe()}, which cannot be found: {exc}",
+                    step=node.id) from exc
+        return found
+
+    def _record_log(self, step_run: StepRun, log: StepLog,
+                    elsewhere: list[tuple[str, str, str, Any]]) -> None:
+        """Record what a step logged besides its outputs' metadata and tags."""
+        from zen_core.metadata.log import record
+
+        if log.step_metadata:
+            self.store.add_run_metadata(ResourceType.STEP_RUN, step_run.id,
+                                        merge_entries(log.step_metadata))
+        for action, resource_type, resource_id, payload in elsewhere:
+            record(self.store, action, resource_type, resource_id, payload)
+
     def _inputs(self, node: Invocation) -> dict[str, ArtifactVersion]:
         inputs = dict(node.external_inputs)
         for name, handle in node.artifact_inputs.items():
@@ -356,10 +410,10 @@ class RunDriver:
             if chosen is not None:
                 return qualified_name(chosen)
         target = materializer_type(spec.annotation)
-        if target is None:
-            return None
-        mat = self.registry.for_type(target, allow_pickle=self.config.allow_pickle)
-        return qualified_name(mat)
+        mat = None if target is None else self.registry.claimed(target)
+        # unclaimed (``-> ClassifierMixin``): the returned value's type chooses at run time,
+        # so an SVC goes to zen-sklearn; pickle only when that type is unclaimed too
+        return None if mat is None else qualified_name(mat)
 
 def _detached(av: ArtifactVersion) -> ArtifactVersion:
     """A copy without its Client (and so its database connection), for the task."""

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.artifacts.data import StoredData, load_data, save_data
+from zen_core.artifacts.unmaterialized_artifact import UnmaterializedArtifact, is_unmaterialized
 from zen_core.errors import StepTypeError
 from zen_core.materializers.registry import get_registry
-from zen_core.records import ArtifactVersion, loaded_in_step
+from zen_core.metadata.metadata_types import NO_METADATA
+from zen_core.records import ArtifactVersion, PipelineRun, StepRun, loaded_in_step
 from zen_core.signatures import conform, type_name
+from zen_core.steps.step_context import StepContext, StepLog
 
 if TYPE_CHECKING:
     from zen_core.artifact_stores.base import ArtifactStore
@@ -34,6 +37,8 @@ class OutputPlan:
     materializer: str | None  # qualified name; None = by the value's type at run time
     version: str | None = None  # pinned by ArtifactConfig
     tags: tuple[str, ...] = ()
+    run_metadata: Mapping[str, Any] = attrs.field(default=NO_METADATA, hash=False)  # ArtifactConfig's
+    artifact_type: str | None = None  # ArtifactConfig's, instead of the materializer's
 
 
 @attrs.frozen
@@ -50,6 +55,8 @@ class StepTask:
     materializer_overrides: Mapping[str, str]
     trusted_modules: tuple[str, ...] = ()
     groups: Mapping[str, InputGroup] = attrs.field(factory=dict)  # inputs given as a collection
+    pipeline_run: PipelineRun | None = None  # for the step context, as it was recorded
+    step_run: StepRun | None = None
 
 
 @attrs.frozen
@@ -58,6 +65,7 @@ class StepResult:
     loaded: tuple[str, ...]  # ids of artifact versions the step loaded itself
     started: float
     finished: float
+    log: StepLog | None = None  # metadata and tags the step logged, for the driver to record
 
 
 def execute_step(task: StepTask) -> StepResult:
@@ -67,6 +75,10 @@ def execute_step(task: StepTask) -> StepResult:
     kwargs = dict(task.params)
     elements: dict[str, Any] = {}  # of inputs given as a list, tuple or dict of artifacts
     for name, av in task.inputs.items():
+        expected = step.signature.annotations.get(name)
+        if is_unmaterialized(expected):
+            kwargs[name] = UnmaterializedArtifact.of(av)
+            continue
         value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
                           type_path=av.type, files=av.files, allow_pickle=task.allow_pickle,
                           label=av.label, content_hash=av.content_hash)
@@ -81,32 +93,38 @@ def execute_step(task: StepTask) -> StepResult:
 
     started = time.time()
     loaded: list[str] = []
+    context = StepContext(task, registry)
     token = loaded_in_step.set(loaded)
     try:
-        returned = step.func(**kwargs)
+        with context:
+            returned = step.func(**kwargs)
+        del kwargs  # let inputs be freed before outputs are written
+
+        plans = task.outputs
+        if task.unannotated_return and returned is None and len(plans) == 1:
+            plans = ()
+        values = _split(task, plans, returned)
+        stored = []
+        for plan, value in zip(plans, values):
+            matches, value = conform(value, plan.annotation)
+            if not matches:
+                raise StepTypeError(
+                    f"step {task.invocation_id!r}, output {plan.io_name!r}: expected "
+                    f"{type_name(plan.annotation)}, got {type_name(type(value))}.",
+                    step=task.invocation_id, output=plan.io_name,
+                )
+            mat = (registry.by_name(plan.materializer) if plan.materializer
+                   else registry.for_type(type(value), allow_pickle=task.allow_pickle))
+            label = (f"{plan.artifact_name!r} (step {task.invocation_id!r}, output "
+                     f"{plan.io_name!r})")
+            stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
+                                           label=label, staging=context._take_staging(plan))))
     finally:
         loaded_in_step.reset(token)
-    del kwargs  # let inputs be freed before outputs are written
-
-    plans = task.outputs
-    if task.unannotated_return and returned is None and len(plans) == 1:
-        plans = ()
-    values = _split(task, plans, returned)
-    stored = []
-    for plan, value in zip(plans, values):
-        matches, value = conform(value, plan.annotation)
-        if not matches:
-            raise StepTypeError(
-                f"step {task.invocation_id!r}, output {plan.io_name!r}: expected "
-                f"{type_name(plan.annotation)}, got {type_name(type(value))}.",
-                step=task.invocation_id, output=plan.io_name,
-            )
-        mat = (registry.by_name(plan.materializer) if plan.materializer
-               else registry.for_type(type(value), allow_pickle=task.allow_pickle))
-        label = f"{plan.artifact_name!r} (step {task.invocation_id!r}, output {plan.io_name!r})"
-        stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
-                                       label=label)))
-    return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time())
+        if context._staging:
+            context._discard_staging()
+    return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time(),
+                      context._logged)
 
 
 def _conformed(task: StepTask, name: str, value: Any, loads_as: str) -> Any:

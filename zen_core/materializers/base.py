@@ -92,6 +92,13 @@ class Materializer:
         return {}
 
     @classmethod
+    def claims_type(cls, data_type: type) -> bool:
+        """Whether this materializer takes ``data_type`` by its shape (say, any dataclass)
+        rather than by a class in ``ASSOCIATED_TYPES``; asked only for types no class of
+        whose MRO is claimed, before falling back to pickle. Keep it cheap."""
+        return False
+
+    @classmethod
     def can_handle_type(cls, data_type: type) -> bool:
         names = {qualified_name(k) for k in getattr(data_type, "__mro__", ())}
         return any(t in names if isinstance(t, str) else
@@ -271,6 +278,27 @@ _defined: weakref.WeakValueDictionary[str, type[Materializer]] = weakref.WeakVal
 def defined_materializer(name: str) -> type[Materializer] | None:
     """The materializer class called ``name`` if this process has defined it."""
     return _defined.get(name)
+
+
+# The classes of the values this process has stored, by qualified name: loading one back
+# needs no import, even where its module cannot be imported by name (a notebook, exec'd code).
+_stored_types: weakref.WeakValueDictionary[str, type] = weakref.WeakValueDictionary()
+
+
+def remember_stored_type(data_type: type) -> str:
+    """Note that this process stored a value of ``data_type``; return its qualified name."""
+    name = qualified_name(data_type)
+    if data_type.__module__ != "builtins" and _stored_types.get(name) is not data_type:
+        try:
+            _stored_types[name] = data_type
+        except TypeError:  # a class that cannot be weakly referenced is not remembered
+            pass
+    return name
+
+
+def stored_type(name: str) -> type | None:
+    """The class called ``name`` whose values this process has stored, if any."""
+    return _stored_types.get(name)
 
 
 def claimed_packages(mat: type[Materializer]) -> set[str]:

@@ -1,20 +1,30 @@
-"""Built-in materializers: primitives, containers and bytes in safe formats.
+"""Built-in materializers: primitives, containers, bytes, structured strings, dataclasses
+and pydantic models in safe formats.
 
 Containers are stored as JSON with small type tags for what JSON lacks
 (tuples, sets, bytes, non-string keys), so they round-trip exactly and load
-without unpickling. Only values JSON cannot express at all reach the pickle
-fallback, which warns (or refuses when ``allow_pickle = false``).
+without unpickling; dataclasses and pydantic models likewise, when their
+fields round-trip through JSON. Only values JSON cannot express at all reach
+the pickle fallback, which warns (or refuses when ``allow_pickle = false``).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import typing
 from typing import Any
 
 from zen_core.errors import MaterializerError, UnsafeArtifactError
-from zen_core.materializers.base import ArtifactType, Materializer, qualified_name
+from zen_core.materializers.base import (
+    ArtifactType,
+    Materializer,
+    VisualizationType,
+    qualified_name,
+)
 from zen_core.plugins import hookimpl
+from zen_core.types import CSVString, HTMLString, JSONString, MarkdownString
 
 _TAG = "__zen__"
 _JSON_FILE = "data.json"
@@ -134,18 +144,14 @@ class ContainerMaterializer(Materializer):
         try:
             tree = to_json_tree(base(data) if type(data) is not base else data)
         except _NotJSON as exc:
-            PickleMaterializer.warn_or_refuse(type(exc.value), self.allow_pickle,
-                                              context=f"inside a {type(data).__name__}")
-            self.save_pickled(PickleMaterializer.FILE, data)
+            _pickle_instead(self, data, type(exc.value), f"inside a {type(data).__name__}")
             return
-        with self.open(_JSON_FILE, "wb") as f:
-            f.write(json.dumps(tree).encode())
+        _write_json(self, tree)
 
     def load(self, data_type: type) -> Any:
         if self.exists(PickleMaterializer.FILE):
             return self.load_pickled(PickleMaterializer.FILE)
-        with self.open(_JSON_FILE, "rb") as f:
-            value = from_json_tree(json.loads(f.read()))
+        value = from_json_tree(_read_json(self))
         if isinstance(data_type, type) and type(value) is not data_type and issubclass(
                 data_type, type(value)):
             make = getattr(data_type, "_make", None)  # namedtuple
@@ -156,11 +162,196 @@ class ContainerMaterializer(Materializer):
         return {"length": len(data)}
 
 
+def _write_json(mat: Materializer, tree: Any) -> None:
+    with mat.open(_JSON_FILE, "wb") as f:
+        f.write(json.dumps(tree).encode())
+
+
+def _read_json(mat: Materializer) -> Any:
+    with mat.open(_JSON_FILE, "rb") as f:
+        return json.loads(f.read())
+
+
+def _pickle_instead(mat: Materializer, data: Any, offending: type, context: str) -> None:
+    """The fallback for a value JSON cannot hold: pickled with a warning, or refused."""
+    PickleMaterializer.warn_or_refuse(offending, mat.allow_pickle, context=context)
+    mat.save_pickled(PickleMaterializer.FILE, data)
+
+
 def _base_container(t: type) -> type:
     for base in (dict, list, tuple, frozenset, set):
         if issubclass(t, base):
             return base
     return t
+
+
+class StructuredStringMaterializer(Materializer):
+    """``HTMLString``, ``MarkdownString``, ``CSVString``, ``JSONString``: the text in one file
+    that is also the artifact's visualization of that kind (stored once)."""
+
+    ASSOCIATED_TYPES = (HTMLString, MarkdownString, CSVString, JSONString)
+    _FILES: typing.ClassVar[dict[type, tuple[str, str]]] = {
+        HTMLString: ("data.html", VisualizationType.HTML),
+        MarkdownString: ("data.md", VisualizationType.MARKDOWN),
+        CSVString: ("data.csv", VisualizationType.CSV),
+        JSONString: ("data.json", VisualizationType.JSON),
+    }
+
+    @classmethod
+    def _kind(cls, data_type: type) -> tuple[type, str, str]:
+        for klass in getattr(data_type, "__mro__", ()):
+            if klass in cls._FILES:
+                return klass, *cls._FILES[klass]
+        raise MaterializerError(f"{qualified_name(data_type)} is not a structured string type")
+
+    def save(self, data: str) -> None:
+        with self.open(self._kind(type(data))[1], "wb") as f:
+            f.write(str.__str__(data).encode())
+
+    def load(self, data_type: type) -> str:
+        base, name, _ = next(((k, n, v) for k, (n, v) in self._FILES.items() if self.exists(n)),
+                             (None, None, None))
+        if name is None:
+            raise MaterializerError(f"artifact {self._label} holds none of "
+                                    f"{', '.join(n for n, _ in self._FILES.values())}")
+        with self.open(name, "rb") as f:
+            text = f.read().decode()
+        wanted = data_type if isinstance(data_type, type) and issubclass(data_type, base) else base
+        return wanted(text)
+
+    def save_visualizations(self, data: str) -> dict[str, str]:
+        _, name, kind = self._kind(type(data))
+        return {self.path(name): kind}
+
+    def extract_metadata(self, data: str) -> dict[str, Any]:
+        return {"length": len(data)}
+
+
+class _JSONRoundTripMaterializer(Materializer):
+    """Values stored as a JSON tree when they come back equal from it; else the pickle
+    fallback with its warning (or refusal). Subclasses say how to make and read the tree."""
+
+    KIND = ""  # what the values are, for messages
+
+    def _to_tree(self, data: Any) -> Any:
+        raise NotImplementedError
+
+    def _from_tree(self, data_type: type, tree: Any) -> Any:
+        raise NotImplementedError
+
+    def _rebuilds(self, data_type: type) -> bool:
+        """Whether ``data_type`` (the recorded type, as resolved) can be rebuilt."""
+        raise NotImplementedError
+
+    def save(self, data: Any) -> None:
+        try:
+            tree = self._to_tree(data)
+            same = _equal(self._from_tree(type(data), tree), data)
+        except Exception:  # a field JSON cannot hold, or a class that cannot be rebuilt
+            same = False
+        if not same:
+            _pickle_instead(self, data, type(data), "a field does not round-trip through JSON")
+            return
+        _write_json(self, tree)
+
+    def load(self, data_type: type) -> Any:
+        if self.exists(PickleMaterializer.FILE):
+            return self.load_pickled(PickleMaterializer.FILE)
+        if not self._rebuilds(data_type):
+            raise MaterializerError(
+                f"artifact {self._label} holds {self.KIND}, but its class could not be "
+                f"imported (loading got {qualified_name(data_type)}). Fix: import the module "
+                f"that defines it before loading.", artifact=self._label)
+        return self._from_tree(data_type, _read_json(self))
+
+
+class DataclassMaterializer(_JSONRoundTripMaterializer):
+    """Dataclasses as JSON, loaded back to the same class, when every field round-trips
+    through JSON (as the container materializer stores it; a field holding a dataclass of
+    its annotated type too); else the pickle fallback with its warning."""
+
+    ASSOCIATED_TYPES = ()
+    KIND = "a dataclass"
+
+    @classmethod
+    def claims_type(cls, data_type: type) -> bool:
+        return isinstance(data_type, type) and dataclasses.is_dataclass(data_type)
+
+    def _to_tree(self, data: Any) -> Any:
+        return _dataclass_tree(data)
+
+    def _from_tree(self, data_type: type, tree: Any) -> Any:
+        return _from_dataclass_tree(data_type, tree)
+
+    def _rebuilds(self, data_type: type) -> bool:
+        return self.claims_type(data_type)
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        return {"fields": len(dataclasses.fields(data))}
+
+
+class PydanticMaterializer(_JSONRoundTripMaterializer):
+    """Pydantic models as JSON (``model_dump(mode="json")``), validated back into the same
+    class, when that round trip gives an equal model; else the pickle fallback with its
+    warning. Claimed by name: zen_core never imports pydantic."""
+
+    ASSOCIATED_TYPES = ("pydantic.BaseModel",)
+    KIND = "a pydantic model"
+
+    def _to_tree(self, data: Any) -> Any:
+        return data.model_dump(mode="json")
+
+    def _from_tree(self, data_type: type, tree: Any) -> Any:
+        return data_type.model_validate(tree)  # type: ignore[attr-defined]
+
+    def _rebuilds(self, data_type: type) -> bool:
+        return hasattr(data_type, "model_validate")
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        return {"fields": len(type(data).model_fields)}
+
+
+def _equal(loaded: Any, value: Any) -> bool:
+    """Whether a round trip gave the value back (a dataclass that compares by identity is
+    compared by its fields)."""
+    if dataclasses.is_dataclass(value) and type(value).__eq__ is object.__eq__:
+        return _dataclass_tree(loaded) == _dataclass_tree(value)
+    return bool(loaded == value)
+
+
+def _dataclass_tree(data: Any) -> dict[str, Any]:
+    hints = _field_types(type(data))
+    tree = {}
+    for field in dataclasses.fields(data):
+        value = getattr(data, field.name)
+        if dataclasses.is_dataclass(value) and type(value) is hints.get(field.name):
+            tree[field.name] = {_TAG: "dataclass", "fields": _dataclass_tree(value)}
+        else:
+            tree[field.name] = to_json_tree(value)
+    return tree
+
+
+def _from_dataclass_tree(cls: type, tree: dict[str, Any]) -> Any:
+    hints = _field_types(cls)
+    values = {}
+    for name, item in tree.items():
+        if type(item) is dict and item.get(_TAG) == "dataclass":
+            values[name] = _from_dataclass_tree(hints[name], item["fields"])
+        else:
+            values[name] = from_json_tree(item)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    made = cls(**{k: v for k, v in values.items() if fields[k].init})
+    for name, value in values.items():
+        if not fields[name].init:  # set after __init__, as __post_init__ would
+            object.__setattr__(made, name, value)
+    return made
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward references: nested dataclasses stay unknown
+        return {}
 
 
 class PickleMaterializer(Materializer):
@@ -202,4 +393,6 @@ class PickleMaterializer(Materializer):
 
 @hookimpl
 def zen_materializers() -> list[type[Materializer]]:
-    return [BuiltInMaterializer, BytesMaterializer, ContainerMaterializer, PickleMaterializer]
+    return [BuiltInMaterializer, BytesMaterializer, ContainerMaterializer,
+            StructuredStringMaterializer, DataclassMaterializer, PydanticMaterializer,
+            PickleMaterializer]

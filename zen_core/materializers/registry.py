@@ -30,6 +30,7 @@ from zen_core.materializers.base import (
     claimed_packages,
     defined_materializer,
     qualified_name,
+    stored_type,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class MaterializerRegistry:
         self._override_types: dict[type, str] = {}  # keys resolved to their class
         self._lazy_overrides = dict(self._overrides)  # keys not resolved yet
         self._by_name = {qualified_name(cls): cls for _, cls in materializers}
+        self._by_shape = [(p, m) for p, m in materializers if m.claims_type.__func__
+                          is not Materializer.claims_type.__func__]
         self._cache: dict[type, type[Materializer]] = {}
         self.trusted_modules = tuple(trusted_modules)
 
@@ -67,7 +70,25 @@ class MaterializerRegistry:
         return list(self._by_name.values())
 
     def for_type(self, data_type: type, *, allow_pickle: bool = True) -> type[Materializer]:
-        """The materializer for ``data_type`` (most specific MRO match)."""
+        """The materializer for ``data_type`` (most specific MRO match), else pickle."""
+        mat = self.claimed(data_type)
+        if mat is not None:
+            return mat
+        if allow_pickle and data_type is not object:
+            from zen_core.materializers.builtin import PickleMaterializer
+
+            return PickleMaterializer  # not cached: callers warn on each use
+        raise MaterializerNotFoundError(
+            f"no materializer handles type {qualified_name(data_type)} and the pickle fallback "
+            f"is disabled (allow_pickle = false). Fix: install the plugin for this type (e.g. "
+            f"zen-numpy, zen-pandas), write a materializer (see docs/plugins.md), or pass "
+            f"output_materializers= to the step.",
+            data_type=data_type,
+        )
+
+    def claimed(self, data_type: type) -> type[Materializer] | None:
+        """The materializer that claims ``data_type`` (a class in its MRO, else its shape:
+        :meth:`Materializer.claims_type`), or ``None`` when only pickle would take it."""
         cached = self._cache.get(data_type)
         if cached is not None:
             return cached
@@ -80,26 +101,23 @@ class MaterializerRegistry:
             pairs = self._claims.get(klass)
             if not pairs:
                 continue
-            if len(pairs) > 1:
-                names = " and ".join(f"{qualified_name(m)} (plugin {p})" for p, m in pairs)
-                raise MaterializerConflictError(
-                    f"type {qualified_name(klass)} is claimed by {names}. Fix: choose one in "
-                    f"the config, e.g. [materializers] \"{qualified_name(klass)}\" = "
-                    f"\"{qualified_name(pairs[0][1])}\", or pass output_materializers= to the step.",
-                    data_type=klass, candidates=[m for _, m in pairs],
-                )
-            return self._remember(data_type, pairs[0][1])
-        if allow_pickle and data_type is not object:
-            from zen_core.materializers.builtin import PickleMaterializer
+            return self._remember(data_type, self._one(klass, pairs))
+        by_shape = [(p, m) for p, m in self._by_shape if m.claims_type(data_type)]
+        if by_shape:
+            return self._remember(data_type, self._one(data_type, by_shape))
+        return None
 
-            return PickleMaterializer  # not cached: callers warn on each use
-        raise MaterializerNotFoundError(
-            f"no materializer handles type {qualified_name(data_type)} and the pickle fallback "
-            f"is disabled (allow_pickle = false). Fix: install the plugin for this type (e.g. "
-            f"zen-numpy, zen-pandas), write a materializer (see docs/plugins.md), or pass "
-            f"output_materializers= to the step.",
-            data_type=data_type,
-        )
+    @staticmethod
+    def _one(klass: type, pairs: list[tuple[str, type[Materializer]]]) -> type[Materializer]:
+        if len(pairs) > 1:
+            names = " and ".join(f"{qualified_name(m)} (plugin {p})" for p, m in pairs)
+            raise MaterializerConflictError(
+                f"type {qualified_name(klass)} is claimed by {names}. Fix: choose one in "
+                f"the config, e.g. [materializers] \"{qualified_name(klass)}\" = "
+                f"\"{qualified_name(pairs[0][1])}\", or pass output_materializers= to the step.",
+                data_type=klass, candidates=[m for _, m in pairs],
+            )
+        return pairs[0][1]
 
     def _resolve_lazy_claims(self) -> None:
         for path in list(self._lazy):
@@ -201,13 +219,20 @@ class MaterializerRegistry:
         return any(name == t or name.startswith(t + ".") for t in self.trusted_modules)
 
     def resolve_type(self, path: str, mat: type[Materializer]) -> Any:
-        """The type recorded as ``path`` for loading with ``mat``, imported only when its
-        top-level package is loaded already, claimed by ``mat``, or trusted."""
+        """The type recorded as ``path`` for loading with ``mat``: a class this process has
+        stored values of, else imported only when its top-level package is loaded already,
+        claimed by ``mat``, or trusted."""
         if path == "builtins.NoneType":
             return type(None)
         top = path.split(".", 1)[0]
         if top in sys.modules or top in claimed_packages(mat) or self.trusts(path):
-            return import_type(path)
+            found = import_type(path)
+            if found is object:  # not importable by name (exec'd code, a function's class)
+                found = stored_type(path) or object
+            return found
+        stored = stored_type(path)  # this process stored a value of it: nothing to import
+        if stored is not None:
+            return stored
         if not mat.NEEDS_RECORDED_TYPE:
             return object
         raise MaterializerNotFoundError(

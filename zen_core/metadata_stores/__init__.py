@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 from zen_core._lazy import lazy_exports
 
 __all__ = ["MIGRATIONS", "ArtifactSummary", "Dialect", "MetadataStore", "NewArtifactVersion",
-           "RunLease", "SQLMetadataStore", "SQLiteMetadataStore"]
+           "ResourceType", "RunLease", "SQLMetadataStore", "SQLiteMetadataStore"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ArtifactSummary": "zen_core.metadata_stores.base",
     "MetadataStore": "zen_core.metadata_stores.base",
     "NewArtifactVersion": "zen_core.metadata_stores.base",
+    "ResourceType": "zen_core.metadata_stores.base",
     "RunLease": "zen_core.metadata_stores.base",
     "MIGRATIONS": "zen_core.metadata_stores.sql",
     "Dialect": "zen_core.metadata_stores.sql",
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         ArtifactSummary,
         MetadataStore,
         NewArtifactVersion,
+        ResourceType,
         RunLease,
     )
     from zen_core.metadata_stores.sql import MIGRATIONS, Dialect, SQLMetadataStore

@@ -9,6 +9,7 @@ in portable SQL for SQLite (built in) and PostgreSQL (zen-postgres).
 from __future__ import annotations
 
 import contextlib
+import enum
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from zen_core.components import Component
+from zen_core.metadata.metadata_types import NO_METADATA
 from zen_core.records import new_id
 
 if TYPE_CHECKING:
@@ -23,9 +25,24 @@ if TYPE_CHECKING:
     from zen_core.records import ArtifactVersion, PipelineRun, StepRun
 
 
+class ResourceType(enum.StrEnum):
+    """What run metadata and tags attach to (``resource_id`` is its id; a pipeline's is its
+    name)."""
+
+    PIPELINE_RUN = "pipeline_run"
+    STEP_RUN = "step_run"
+    ARTIFACT_VERSION = "artifact_version"
+    PIPELINE = "pipeline"
+
+
 @attrs.frozen
 class NewArtifactVersion:
-    """An artifact version about to be recorded; ``version=None`` means the next number."""
+    """An artifact version about to be recorded; ``version=None`` means the next number.
+
+    ``run_metadata`` (logged by the step or given by ``ArtifactConfig``/``save_artifact``)
+    and ``tags`` are recorded with it; ``artifact_type``, when set, replaces the
+    materializer's.
+    """
 
     name: str
     data: StoredData
@@ -35,6 +52,8 @@ class NewArtifactVersion:
     producer_step_run_id: str | None = None
     run_id: str | None = None
     id: str = attrs.field(factory=new_id)
+    run_metadata: Mapping[str, Any] = NO_METADATA
+    artifact_type: str | None = None
 
     def preview(self) -> ArtifactVersion:
         """The version as it will be recorded (``version`` is ``""`` until a number is given)."""
@@ -43,12 +62,12 @@ class NewArtifactVersion:
         d = self.data
         return ArtifactVersion(
             id=self.id, name=self.name, version=self.version or "", uri=d.uri, type=d.type,
-            artifact_type=d.artifact_type, materializer=d.materializer,
+            artifact_type=self.artifact_type or d.artifact_type, materializer=d.materializer,
             materializer_version=d.materializer_version, content_hash=d.content_hash,
             size=d.size, files=d.files, created=time.time(), tags=list(self.tags),
             metadata=d.metadata, visualizations=d.visualizations,
             producer_step_run_id=self.producer_step_run_id, run_id=self.run_id,
-            origin=self.origin)
+            origin=self.origin, run_metadata=self.run_metadata)
 
 
 @attrs.frozen
@@ -124,8 +143,10 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
-        """Runs newest first, optionally of one pipeline and/or in one status.
+                  limit: int | None = None, offset: int = 0,
+                  tags: Sequence[str] = ()) -> list[PipelineRun]:
+        """Runs newest first, optionally of one pipeline, in one status and/or carrying
+        every tag of ``tags``.
 
         ``offset`` skips that many of them, ``limit`` (``None``: no limit) caps the
         page; ``zen run list`` and the dashboard page with these.
@@ -133,13 +154,14 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def count_runs(self, *, pipeline_name: str | None = None,
-                   status: str | None = None) -> int:
+                   status: str | None = None, tags: Sequence[str] = ()) -> int:
         """How many runs ``list_runs`` with the same filters would return unpaged."""
         raise NotImplementedError
 
     def delete_run(self, run_id: str) -> None:
-        """Delete a run, its step runs and their links (``zen run delete``). The artifact
-        versions stay; those no step run references any more become prunable."""
+        """Delete a run, its step runs, their links and the run metadata and tags of the run
+        and its step runs (``zen run delete``). The artifact versions stay; those no step
+        run references any more become prunable."""
         raise NotImplementedError
 
     # -- step runs -----------------------------------------------------------
@@ -162,7 +184,8 @@ class MetadataStore(Component):
         """In one transaction: create the outputs' versions, link them, mark completed.
 
         ``outputs`` pairs each output key with its new version (numbered here when its
-        ``version`` is ``None``); ``extra_inputs`` links versions the step loaded itself.
+        ``version`` is ``None``; its ``tags`` and ``run_metadata`` recorded with it);
+        ``extra_inputs`` links versions the step loaded itself.
         Returns the created versions in the order of ``outputs``. Nothing of it is
         visible to anyone before all of it is.
         """
@@ -218,7 +241,8 @@ class MetadataStore(Component):
         """Record a version outside a step (``save_artifact``, ``register_artifact``).
 
         ``new.version`` ``None`` takes the next number of that name, allocated in the
-        same transaction that makes the version visible, so numbers are unique and
+        same transaction that makes the version visible (with its ``tags`` and
+        ``run_metadata``), so numbers are unique and
         gap-free with many writers; a pinned number counts for the later automatic ones.
         A pinned version already taken raises ``ArtifactVersionExistsError`` and takes
         no number.
@@ -241,9 +265,11 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
-                               offset: int = 0) -> list[ArtifactVersion]:
-        """Versions of ``name`` (of every name when ``None``) in creation order; ``offset``
-        and ``limit`` page through them as in :meth:`list_runs`."""
+                               offset: int = 0, tags: Sequence[str] = ()
+                               ) -> list[ArtifactVersion]:
+        """Versions of ``name`` (of every name when ``None``) in creation order, only those
+        carrying every tag of ``tags`` when given; ``offset`` and ``limit`` page through
+        them as in :meth:`list_runs`."""
         raise NotImplementedError
 
     def list_artifacts(self) -> list[ArtifactSummary]:
@@ -262,8 +288,8 @@ class MetadataStore(Component):
     # -- pruning ---------------------------------------------------------------
 
     def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
-        """Versions produced by steps (or stored as a step's input, origin ``external``)
-        that no existing step run produced or consumed.
+        """Versions produced by steps (origin ``step``) or stored as a step's input (origin
+        ``external``: an ``ExternalArtifact``) that no existing step run produced or consumed.
 
         Versions saved or registered by name are never among them. ``zen artifact
         prune`` deletes these.
@@ -271,10 +297,41 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def delete_artifact_versions(self, ids: Iterable[str]) -> None:
-        """Delete these versions and their links (pruning); unknown ids are ignored."""
+        """Delete these versions, their links, run metadata and tags (pruning); unknown ids
+        are ignored."""
         raise NotImplementedError
 
     def content_hash_counts(self, hashes: Iterable[str]) -> dict[str, int]:
         """How many versions point at each of these content hashes (absent: none); pruning
         deletes stored data only when no version points at it any more."""
+        raise NotImplementedError
+
+    # -- run metadata and tags -------------------------------------------------------
+
+    def add_run_metadata(self, resource_type: str, resource_id: str,
+                         values: Mapping[str, Any]) -> None:
+        """Record ``values`` (``{key: value}``, checked by ``check_metadata``) for a resource
+        of :class:`ResourceType`, after what was logged for it before; committed at once
+        (inside :meth:`transaction`, with it). Values keep their type: a ``Uri``,
+        ``StorageSize``, tuple or set reads back as one, nested ones too."""
+        raise NotImplementedError
+
+    def get_run_metadata(self, resource_type: str, resource_ids: Sequence[str]
+                         ) -> dict[str, dict[str, Any]]:
+        """``{resource_id: {key: value}}`` of what was logged for these resources (those with
+        none are absent): per key the last value logged wins, except that when every value
+        of a key is a dict they merge (``zen_core.metadata.metadata_types.merge_entries``)."""
+        raise NotImplementedError
+
+    def add_tags(self, resource_type: str, resource_id: str, tags: Sequence[str]) -> None:
+        """Attach ``tags`` to a resource; a tag it has already is left as it is."""
+        raise NotImplementedError
+
+    def remove_tags(self, resource_type: str, resource_id: str, tags: Sequence[str]) -> None:
+        """Detach ``tags`` from a resource; a tag it does not have is ignored."""
+        raise NotImplementedError
+
+    def get_tags(self, resource_type: str, resource_ids: Sequence[str]) -> dict[str, list[str]]:
+        """``{resource_id: [tag, ...]}`` in the order the tags were first attached (resources
+        without tags are absent)."""
         raise NotImplementedError

@@ -22,10 +22,12 @@ from typing import Any
 import attrs
 
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
+from zen_core.metadata.metadata_types import from_json, merge_entries, to_json
 from zen_core.metadata_stores.base import (
     ArtifactSummary,
     MetadataStore,
     NewArtifactVersion,
+    ResourceType,
     RunLease,
 )
 from zen_core.naming import is_number, validate_version
@@ -40,8 +42,21 @@ class Dialect:
     begin_write: str  # starts a transaction that will write
 
 
-# Each entry upgrades the schema by one version; never edit a released one.
-MIGRATIONS: list[list[str]] = [
+def _move_artifact_tags(cur: Any) -> None:
+    """Copy the tags of existing artifact versions from their JSON column into ``tags``."""
+    cur.execute("SELECT id, tags FROM artifact_versions WHERE tags <> '[]'")
+    rows = [(ResourceType.ARTIFACT_VERSION.value, av_id, tag) for av_id, text in cur.fetchall()
+            for tag in dict.fromkeys(_loads(text, [], "artifact_versions", "tags", av_id))]
+    if rows:
+        cur.executemany("INSERT INTO tags (resource_type, resource_id, tag) VALUES (?, ?, ?)",
+                        rows)
+    cur.execute("UPDATE artifact_versions SET tags = '[]'")
+
+
+# Each entry upgrades the schema by one version; never edit a released one. An entry holds
+# SQL statements ({seq_pk} and {float} filled in per dialect) or functions given a cursor
+# (``?`` placeholders), for data SQL cannot move portably.
+MIGRATIONS: list[list[str | Callable[[Any], None]]] = [
     [
         """CREATE TABLE pipeline_runs (
             seq {seq_pk}, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
@@ -80,10 +95,21 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE pipeline_runs ADD COLUMN owner_started {float}",
         "ALTER TABLE pipeline_runs ADD COLUMN lease_expires {float}",
     ],
+    [  # 3: run metadata and tags of runs, step runs, artifact versions and pipelines
+        """CREATE TABLE run_metadata (
+            seq {seq_pk}, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL,
+            key TEXT NOT NULL, value TEXT NOT NULL)""",
+        "CREATE INDEX ix_rm_resource ON run_metadata (resource_type, resource_id, seq)",
+        """CREATE TABLE tags (
+            seq {seq_pk}, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL,
+            tag TEXT NOT NULL, UNIQUE (resource_type, resource_id, tag))""",
+        # artifact_versions.tags stays (dropping a column needs SQLite >= 3.35), always '[]'
+        _move_artifact_tags,
+    ],
 ]
 
 _AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, materializer_version, "
-            "content_hash, size, files, created, tags, metadata, visualizations, "
+            "content_hash, size, files, created, metadata, visualizations, "
             "producer_step_run_id, run_id, origin")
 _SR_COLS = ("seq, id, run_id, invocation_id, step_name, pipeline_name, status, params, cache_key, "
             "cache_miss, started, finished, error, original_step_run_id")
@@ -249,7 +275,10 @@ class SQLMetadataStore(MetadataStore):
                 fmt = {"seq_pk": self.dialect.seq_pk, "float": self.dialect.float_type}
                 for statements in MIGRATIONS[current:]:
                     for statement in statements:
-                        cur.execute(statement.format(**fmt))
+                        if callable(statement):
+                            statement(_Cursor(cur, self._sql))
+                        else:
+                            cur.execute(statement.format(**fmt))
                 if row is None:
                     cur.execute(self._sql("INSERT INTO zen_schema (version) VALUES (?)"),
                                 (len(MIGRATIONS),))
@@ -349,8 +378,9 @@ class SQLMetadataStore(MetadataStore):
                 row = rows[0] if len(rows) == 1 else None
         return _run(row) if row else None
 
-    def _run_filter(self, pipeline_name: str | None, status: str | None) -> tuple[str, list]:
-        clauses, args = [], []
+    def _run_filter(self, pipeline_name: str | None, status: str | None,
+                    tags: Sequence[str]) -> tuple[str, list]:
+        clauses, args = _tag_clauses(ResourceType.PIPELINE_RUN, "pipeline_runs.id", tags)
         if pipeline_name:
             clauses.append("pipeline_name = ?")
             args.append(pipeline_name)
@@ -360,22 +390,30 @@ class SQLMetadataStore(MetadataStore):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> list[PipelineRun]:
-        where, args = self._run_filter(pipeline_name, status)
+                  limit: int | None = None, offset: int = 0,
+                  tags: Sequence[str] = ()) -> list[PipelineRun]:
+        where, args = self._run_filter(pipeline_name, status, tags)
         query = f"SELECT {_RUN_COLS} FROM pipeline_runs{where} ORDER BY seq DESC"
         query, args = _page(query, args, limit, offset)
         with self._read() as cur:
             cur.execute(query, args)
             return [_run(r) for r in cur.fetchall()]
 
-    def count_runs(self, *, pipeline_name: str | None = None, status: str | None = None) -> int:
-        where, args = self._run_filter(pipeline_name, status)
+    def count_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
+                   tags: Sequence[str] = ()) -> int:
+        where, args = self._run_filter(pipeline_name, status, tags)
         with self._read() as cur:
             cur.execute(f"SELECT COUNT(*) FROM pipeline_runs{where}", args)
             return int(cur.fetchone()[0])
 
     def delete_run(self, run_id: str) -> None:
         with self._write() as cur:
+            for table in ("run_metadata", "tags"):
+                cur.execute(f"DELETE FROM {table} WHERE resource_type = ? AND resource_id IN "
+                            f"(SELECT id FROM step_runs WHERE run_id = ?)",
+                            (ResourceType.STEP_RUN.value, run_id))
+                cur.execute(f"DELETE FROM {table} WHERE resource_type = ? AND resource_id = ?",
+                            (ResourceType.PIPELINE_RUN.value, run_id))
             cur.execute("DELETE FROM step_artifacts WHERE step_run_id IN "
                         "(SELECT id FROM step_runs WHERE run_id = ?)", (run_id,))
             cur.execute("DELETE FROM step_runs WHERE run_id = ?", (run_id,))
@@ -517,7 +555,7 @@ class SQLMetadataStore(MetadataStore):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                 (av.id, av.name, av.version, av.uri, av.type, av.artifact_type, av.materializer,
                  av.materializer_version, av.content_hash, av.size, _dumps(av.files), av.created,
-                 _dumps(av.tags), _dumps(av.metadata), _dumps(av.visualizations),
+                 "[]", _dumps(av.metadata), _dumps(av.visualizations),
                  av.producer_step_run_id, av.run_id, av.origin),
             )
         except Exception as exc:
@@ -525,6 +563,10 @@ class SQLMetadataStore(MetadataStore):
                 raise ArtifactVersionExistsError.taken(new.name, version) from None
             raise
         av.seq = int(cur.fetchone()[0])
+        if new.tags:
+            self._add_tags(cur, ResourceType.ARTIFACT_VERSION, av.id, new.tags)
+        if new.run_metadata:
+            self._add_run_metadata(cur, ResourceType.ARTIFACT_VERSION, av.id, new.run_metadata)
         return av
 
     def _highest_number(self, cur: Any, name: str) -> int:
@@ -563,13 +605,15 @@ class SQLMetadataStore(MetadataStore):
         return _artifact(row) if row else None
 
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
-                               offset: int = 0) -> list[ArtifactVersion]:
-        query = f"SELECT {_AV_COLS} FROM artifact_versions"
-        args: list[Any] = []
+                               offset: int = 0, tags: Sequence[str] = ()
+                               ) -> list[ArtifactVersion]:
+        clauses, args = _tag_clauses(ResourceType.ARTIFACT_VERSION, "artifact_versions.id", tags)
         if name is not None:
-            query += " WHERE name = ?"
+            clauses.append("name = ?")
             args.append(name)
-        query, args = _page(query + " ORDER BY seq", args, limit, offset)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        query, args = _page(f"SELECT {_AV_COLS} FROM artifact_versions{where} ORDER BY seq",
+                            args, limit, offset)
         with self._read() as cur:
             cur.execute(query, args)
             return [_artifact(r) for r in cur.fetchall()]
@@ -605,8 +649,8 @@ class SQLMetadataStore(MetadataStore):
     def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
         with self._read() as cur:
             cur.execute(
-                f"SELECT {_AV_COLS} FROM artifact_versions av "
-                f"WHERE av.origin IN ('step', 'external') AND "
+                f"SELECT {_AV_COLS} FROM artifact_versions av WHERE av.origin IN "
+                f"('step', 'external') AND "
                 f"NOT EXISTS (SELECT 1 FROM step_artifacts sa JOIN step_runs sr "
                 f"ON sr.id = sa.step_run_id WHERE sa.artifact_version_id = av.id) ORDER BY seq"
             )
@@ -620,6 +664,10 @@ class SQLMetadataStore(MetadataStore):
                 marks = ", ".join("?" * len(chunk))
                 cur.execute(f"DELETE FROM step_artifacts WHERE artifact_version_id IN ({marks})",
                             chunk)
+                for table in ("run_metadata", "tags"):
+                    cur.execute(f"DELETE FROM {table} WHERE resource_type = ? AND "
+                                f"resource_id IN ({marks})",
+                                (ResourceType.ARTIFACT_VERSION.value, *chunk))
                 cur.execute(f"DELETE FROM artifact_versions WHERE id IN ({marks})", chunk)
 
     def content_hash_counts(self, hashes: Iterable[str]) -> dict[str, int]:
@@ -633,6 +681,74 @@ class SQLMetadataStore(MetadataStore):
                             f"WHERE content_hash IN ({marks}) GROUP BY content_hash", chunk)
                 counts.update((r[0], int(r[1])) for r in cur.fetchall())
         return counts
+
+    # -- run metadata and tags -------------------------------------------------------
+
+    def add_run_metadata(self, resource_type: str, resource_id: str,
+                         values: Mapping[str, Any]) -> None:
+        if not values:
+            return
+        with self._write() as cur:
+            self._add_run_metadata(cur, resource_type, resource_id, values)
+
+    def _add_run_metadata(self, cur: Any, resource_type: str, resource_id: str,
+                          values: Mapping[str, Any]) -> None:
+        cur.executemany(
+            "INSERT INTO run_metadata (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?)",
+            [(str(resource_type), resource_id, key, json.dumps(to_json(value),
+                                                               separators=(",", ":")))
+             for key, value in values.items()])
+
+    def get_run_metadata(self, resource_type: str, resource_ids: Sequence[str]
+                         ) -> dict[str, dict[str, Any]]:
+        entries: dict[str, list[tuple[str, Any]]] = {}
+        for rid, key, text in self._by_resource(
+                "SELECT resource_id, key, value FROM run_metadata", resource_type, resource_ids):
+            entries.setdefault(rid, []).append(
+                (key, from_json(_loads(text, None, "run_metadata", "value", rid))))
+        return {rid: merge_entries(found) for rid, found in entries.items()}
+
+    def add_tags(self, resource_type: str, resource_id: str, tags: Sequence[str]) -> None:
+        if not tags:
+            return
+        with self._write() as cur:
+            self._add_tags(cur, resource_type, resource_id, tags)
+
+    def _add_tags(self, cur: Any, resource_type: str, resource_id: str,
+                  tags: Sequence[str]) -> None:
+        cur.executemany(
+            "INSERT INTO tags (resource_type, resource_id, tag) VALUES (?, ?, ?) "
+            "ON CONFLICT (resource_type, resource_id, tag) DO NOTHING",
+            [(str(resource_type), resource_id, tag) for tag in dict.fromkeys(tags)])
+
+    def remove_tags(self, resource_type: str, resource_id: str, tags: Sequence[str]) -> None:
+        if not tags:
+            return
+        with self._write() as cur:
+            cur.executemany(
+                "DELETE FROM tags WHERE resource_type = ? AND resource_id = ? AND tag = ?",
+                [(str(resource_type), resource_id, tag) for tag in dict.fromkeys(tags)])
+
+    def get_tags(self, resource_type: str, resource_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for rid, tag in self._by_resource("SELECT resource_id, tag FROM tags", resource_type,
+                                          resource_ids):
+            found.setdefault(rid, []).append(tag)
+        return found
+
+    def _by_resource(self, select: str, resource_type: str,
+                     resource_ids: Sequence[str]) -> list[Any]:
+        """Rows of ``select`` for these resources, in the order they were written."""
+        ids = list(dict.fromkeys(resource_ids))
+        rows: list[Any] = []
+        with self._read() as cur:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cur.execute(f"{select} WHERE resource_type = ? AND resource_id IN "
+                            f"({', '.join('?' * len(chunk))}) ORDER BY seq",
+                            (str(resource_type), *chunk))
+                rows.extend(cur.fetchall())
+        return rows
 
 
 _open_stores: weakref.WeakSet[SQLMetadataStore] = weakref.WeakSet()
@@ -685,6 +801,15 @@ class _Cursor:
         return self._cur.fetchall()
 
 
+def _tag_clauses(resource_type: str, id_column: str, tags: Sequence[str]
+                 ) -> tuple[list[str], list[Any]]:
+    """One ``EXISTS`` clause per tag: the rows carrying every tag of ``tags``."""
+    tags = [tags] if isinstance(tags, str) else list(dict.fromkeys(tags))
+    clauses = [f"EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = ? AND "
+               f"t.resource_id = {id_column} AND t.tag = ?)" for _ in tags]
+    return clauses, [arg for tag in tags for arg in (str(resource_type), tag)]
+
+
 def _page(query: str, args: list[Any], limit: int | None, offset: int) -> tuple[str, list[Any]]:
     if limit is not None:
         query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -733,7 +858,7 @@ def _artifact(r: Sequence[Any]) -> ArtifactVersion:
     return ArtifactVersion(
         seq=r[0], id=r[1], name=r[2], version=r[3], uri=r[4], type=r[5], artifact_type=r[6],
         materializer=r[7], materializer_version=r[8], content_hash=r[9], size=int(r[10]),
-        files=column(11, "files", None), created=r[12], tags=column(13, "tags", []),
-        metadata=column(14, "metadata", {}), visualizations=column(15, "visualizations", {}),
-        producer_step_run_id=r[16], run_id=r[17], origin=r[18],
+        files=column(11, "files", None), created=r[12], metadata=column(13, "metadata", {}),
+        visualizations=column(14, "visualizations", {}), producer_step_run_id=r[15],
+        run_id=r[16], origin=r[17],
     )

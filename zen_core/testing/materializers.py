@@ -85,7 +85,9 @@ class MaterializerContract:
                          label="'contract'", data_type=data_type)
 
     def test_claims_its_types(self) -> None:
-        assert self.materializer.ASSOCIATED_TYPES, "ASSOCIATED_TYPES must name the types handled"
+        by_shape = self.materializer.claims_type.__func__ is not Materializer.claims_type.__func__
+        assert self.materializer.ASSOCIATED_TYPES or by_shape, (
+            "ASSOCIATED_TYPES (or claims_type) must name the types handled")
 
     def test_round_trip(self, artifact_store: ArtifactStore, value: Any) -> None:
         stored = self._save(artifact_store, value)

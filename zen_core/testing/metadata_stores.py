@@ -83,7 +83,123 @@ class RunLeaseContract:
         assert "pid 2 on here" in metadata_store.get_run(orphan.id).error
 
 
-class MetadataStoreContract(RunLeaseContract):
+class RunMetadataContract:
+    """Run metadata and tags of runs, step runs and artifact versions (mixed into
+    MetadataStoreContract)."""
+
+    def test_run_metadata_keeps_types_and_later_values_win(
+            self, metadata_store: MetadataStore) -> None:
+        from zen_core.metadata.metadata_types import DType, Path, StorageSize, Uri
+        from zen_core.metadata_stores.base import ResourceType
+
+        run = _run()
+        metadata_store.create_run(run)
+        logged = {"source": Uri("s3://bucket/data.csv"), "script": Path("/src/prep.py"),
+                  "columns": {"age": DType("int64"), "sizes": [StorageSize(10)]},
+                  "size": StorageSize(2_500_000), "shape": (3, 4), "labels": {"a", "b"},
+                  "accuracy": 0.93, "n": 7, "ok": True, "nothing": None, "inf": float("inf"),
+                  "text": "plain"}
+        metadata_store.add_run_metadata(ResourceType.PIPELINE_RUN, run.id, logged)
+        metadata_store.add_run_metadata(ResourceType.PIPELINE_RUN, run.id,
+                                        {"n": 8, "columns": {"score": DType("float")}})
+        found = self.reopen(metadata_store).get_run_metadata(ResourceType.PIPELINE_RUN,
+                                                             [run.id, "absent"])
+        assert list(found) == [run.id]
+        values = found[run.id]
+        assert values == {**logged, "n": 8, "columns": {**logged["columns"],
+                                                         "score": DType("float")}}
+        for key in ("source", "script", "size", "shape", "labels"):
+            assert type(values[key]) is type(logged[key]), key
+        assert type(values["columns"]["age"]) is DType
+        assert type(values["columns"]["sizes"][0]) is StorageSize
+
+    def test_tags_attach_once_detach_and_filter_runs(self, metadata_store: MetadataStore) -> None:
+        from zen_core.metadata_stores.base import ResourceType
+
+        runs = [_run("tagged") for _ in range(3)]
+        for run in runs:
+            metadata_store.create_run(run)
+            time.sleep(0.001)
+        kind = ResourceType.PIPELINE_RUN
+        metadata_store.add_tags(kind, runs[0].id, ["prod", "nightly"])
+        metadata_store.add_tags(kind, runs[0].id, ["prod", "v2"])  # "prod" stays once
+        metadata_store.add_tags(kind, runs[2].id, ["prod"])
+        metadata_store.remove_tags(kind, runs[0].id, ["nightly", "never-there"])
+        assert metadata_store.get_tags(kind, [r.id for r in runs]) == {
+            runs[0].id: ["prod", "v2"], runs[2].id: ["prod"]}
+        assert [r.id for r in metadata_store.list_runs(tags=["prod"])] == [runs[2].id,
+                                                                          runs[0].id]
+        assert [r.id for r in metadata_store.list_runs(tags=["prod", "v2"])] == [runs[0].id]
+        assert [r.id for r in metadata_store.list_runs(tags=["prod"], limit=1, offset=1)] == [
+            runs[0].id]
+        assert metadata_store.count_runs(tags=["prod"]) == 2
+        assert metadata_store.count_runs(pipeline_name="other", tags=["prod"]) == 0
+        assert metadata_store.list_runs(tags=["nightly"]) == []
+
+    def test_versions_are_recorded_with_their_tags_metadata_and_type(
+            self, metadata_store: MetadataStore) -> None:
+        from zen_core.metadata.metadata_types import Uri
+        from zen_core.metadata_stores.base import ResourceType
+
+        run = _run()
+        metadata_store.create_run(run)
+        step = _step(run)
+        metadata_store.create_step_run(step, {})
+        [out] = metadata_store.complete_step_run(step.id, outputs=[("output", NewArtifactVersion(
+            "model", stored_data("m"), tags=["prod"], run_metadata={"where": Uri("s3://m")},
+            artifact_type="model", producer_step_run_id=step.id, run_id=run.id))],
+            extra_inputs={}, finished=time.time())
+        saved = metadata_store.create_artifact_version(NewArtifactVersion(
+            "model", stored_data("s"), tags=["dev"], run_metadata={"n": 1}, origin="saved"))
+        plain = metadata_store.create_artifact_version(NewArtifactVersion("model",
+                                                                          stored_data("p")))
+        kind = ResourceType.ARTIFACT_VERSION
+        ids = [out.id, saved.id, plain.id]
+        assert metadata_store.get_tags(kind, ids) == {out.id: ["prod"], saved.id: ["dev"]}
+        assert metadata_store.get_run_metadata(kind, ids) == {
+            out.id: {"where": Uri("s3://m")}, saved.id: {"n": 1}}
+        assert metadata_store.get_artifact_version_by_id(out.id).artifact_type == "model"
+        assert metadata_store.get_artifact_version_by_id(plain.id).artifact_type == "data"
+        metadata_store.add_tags(kind, plain.id, ["prod"])
+        assert [v.id for v in metadata_store.list_artifact_versions(tags=["prod"])] == [
+            out.id, plain.id]
+        assert [v.id for v in metadata_store.list_artifact_versions("model", tags=["prod"],
+                                                                    offset=1)] == [plain.id]
+        assert metadata_store.list_artifact_versions("other", tags=["prod"]) == []
+
+    def test_deleting_takes_metadata_and_tags_along(self, metadata_store: MetadataStore) -> None:
+        from zen_core.metadata_stores.base import ResourceType
+
+        run = _run()
+        metadata_store.create_run(run)
+        step = _step(run)
+        metadata_store.create_step_run(step, {})
+        av = metadata_store.create_artifact_version(NewArtifactVersion(
+            "d", stored_data(), tags=["t"], run_metadata={"k": 1}))
+        metadata_store.add_run_metadata(ResourceType.PIPELINE_RUN, run.id, {"k": 1})
+        metadata_store.add_tags(ResourceType.PIPELINE_RUN, run.id, ["t"])
+        metadata_store.add_run_metadata(ResourceType.STEP_RUN, step.id, {"k": 1})
+        metadata_store.delete_run(run.id)
+        metadata_store.delete_artifact_versions([av.id])
+        for kind, rid in ((ResourceType.PIPELINE_RUN, run.id), (ResourceType.STEP_RUN, step.id),
+                          (ResourceType.ARTIFACT_VERSION, av.id)):
+            assert metadata_store.get_run_metadata(kind, [rid]) == {}
+            assert metadata_store.get_tags(kind, [rid]) == {}
+
+    def test_unreferenced_external_versions_are_prunable(
+            self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        metadata_store.create_run(run)
+        external = metadata_store.create_artifact_version(NewArtifactVersion(
+            "external::p::s::x", stored_data(), origin="external"))
+        step = _step(run)
+        metadata_store.create_step_run(step, {"x": external.id})
+        assert metadata_store.unreferenced_artifact_versions() == []
+        metadata_store.delete_run(run.id)
+        assert [v.id for v in metadata_store.unreferenced_artifact_versions()] == [external.id]
+
+
+class MetadataStoreContract(RunLeaseContract, RunMetadataContract):
     """Semantics every metadata store shares. Provide a ``metadata_store`` fixture
     (empty, freshly migrated). Override :meth:`reopen` when a second instance built from
     the same config would not see the same records (the default builds one)."""
@@ -318,3 +434,4 @@ class MetadataStoreContract(RunLeaseContract):
             assert other.get_run(run.id).id == run.id
         finally:
             other.close()
+

@@ -7,13 +7,22 @@ importing this module.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from typing import Annotated, Any
 
 import pytest
 
-from zen_core import ArtifactConfig, pipeline, save_artifact, step
+from zen_core import (
+    ArtifactConfig,
+    add_tags,
+    get_step_context,
+    log_metadata,
+    pipeline,
+    save_artifact,
+    step,
+)
 from zen_core.client import Client
 from zen_core.errors import ArtifactVersionExistsError
 from zen_core.records import PipelineRun
@@ -59,6 +68,23 @@ def slowly(n: int) -> int:
 @step
 def pinned() -> Annotated[int, ArtifactConfig(name="contract_pinned", version="1")]:
     return 1
+
+
+@step
+def introspect(x: int) -> Annotated[dict, "report"]:
+    """Uses the step context and logs, wherever the orchestrator runs it (no metadata store
+    connection needed)."""
+    context = get_step_context()
+    log_metadata({"pid": os.getpid()})
+    log_metadata({"input": x}, infer_artifact=True)
+    add_tags(["introspected"])
+    return {"run": context.pipeline_run.name, "step": context.step_name,
+            "step_run": context.step_run.id, "input": context.inputs["x"].id}
+
+
+@pipeline
+def self_aware(n: int):
+    introspect(number(n))
 
 
 @pipeline
@@ -169,6 +195,17 @@ class OrchestratorContract:
             assert independent in (None, "completed")  # not started, or already done
         error = run.steps["boom"].error
         assert "ContractStepError: boom at 2" in error and ", in boom\n" in error
+
+    def test_steps_see_their_context_and_what_they_log_is_recorded(
+            self, orchestrator_stack: Any) -> None:
+        run = self_aware(7)
+        step_run = run.steps["introspect"]
+        report = step_run.outputs["report"]
+        assert report.load() == {"run": run.name, "step": "introspect", "step_run": step_run.id,
+                                 "input": run.steps["number"].outputs["output"].id}
+        assert isinstance(step_run.run_metadata["pid"], int)
+        assert report.run_metadata["input"] == 7
+        assert run.tags == ["introspected"]
 
     def test_a_prepare_that_raises_leaves_no_step_running(self, orchestrator_stack: Any
                                                           ) -> None:

@@ -274,9 +274,56 @@ def test_saved_artifact_shows_tags_and_no_lineage():
     av = save_artifact({"a": 1}, "loose_dict", tags=["handmade", "<b>bold</b>"])
     with TestClient(create_app(client=Client())) as local:
         text = local.get(f"/artifact-versions/{av.id}").text
-    assert '<span class="tag">handmade</span>' in text
+    assert 'href="/artifacts/loose_dict?tag=handmade">handmade</a>' in text
     assert "&lt;b&gt;bold&lt;/b&gt;" in text
     assert "Nothing led to it" in text and "No step has used it yet." in text
+
+
+def test_tags_and_metadata_show_and_tags_filter_runs_and_versions():
+    from zen_core import add_tags, log_metadata, pipeline, save_artifact, step
+    from zen_core.client import Client
+
+    @step
+    def one() -> int:
+        log_metadata({"accuracy": 0.9})
+        return 1
+
+    @pipeline
+    def tagged_pipeline():
+        one()
+
+    tagged, plain = tagged_pipeline(), tagged_pipeline.with_options(enable_cache=False)()
+    add_tags(["prod"], run=tagged.id)
+    log_metadata({"owner": "ml-team"}, run_id_name_or_prefix=tagged.id)
+    first = save_artifact(1, "weights", tags=["prod"])
+    save_artifact(2, "weights")
+    with TestClient(create_app(client=Client())) as local:
+        runs = local.get("/runs", params={"tag": "prod"}).text
+        assert tagged.name in runs and plain.name not in runs
+        assert 'href="/runs?tag=prod">prod</a>' in runs
+        body = local.get("/api/runs", params={"tag": "prod"}).json()
+        assert body["total"] == 1 and body["items"][0]["tags"] == ["prod"]
+        assert body["items"][0]["run_metadata"] == {"owner": "ml-team"}
+        run_page = local.get(f"/runs/{tagged.id}").text
+        assert "ml-team" in run_page and 'href="/runs?tag=prod"' in run_page
+        versions = local.get("/api/artifacts/weights", params={"tag": "prod"}).json()
+        assert [v["version"] for v in versions["items"]] == ["1"] and versions["total"] == 1
+        assert "tagged <span class=\"tag\">prod</span>" in local.get(
+            "/artifacts/weights", params={"tag": "prod"}).text
+        shown = local.get(f"/artifact-versions/{first.id}").text
+        assert "storage_size" in shown  # the version's run metadata
+
+
+def test_structured_strings_are_shown_as_their_kind():
+    from zen_core import save_artifact
+    from zen_core.client import Client
+    from zen_core.types import CSVString, MarkdownString
+
+    notes = save_artifact(MarkdownString("**bold** claim"), "notes")
+    table = save_artifact(CSVString("a,b\n1,2\n"), "table")
+    with TestClient(create_app(client=Client())) as local:
+        assert "<strong>bold</strong> claim" in local.get(f"/artifact-versions/{notes.id}").text
+        assert "<td>2</td>" in local.get(f"/artifact-versions/{table.id}").text
 
 
 # -- visualizations ---------------------------------------------------------------------------

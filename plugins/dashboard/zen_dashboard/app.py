@@ -73,7 +73,9 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return page(request, "runs.html", _runs(request))
 
     def run(request: Request) -> Response:
-        return page(request, "run.html", _run(request))
+        ctx = _run(request)
+        ctx["metadata"] = visuals.metadata_rows(ctx["run"]["run_metadata"])
+        return page(request, "run.html", ctx)
 
     def compare(request: Request) -> Response:
         return page(request, "compare.html", _compare(request))
@@ -93,7 +95,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         av = data.get_version(client, request.path_params["av_id"])
         ctx = data.version_detail(client, av)
         ctx["shown"] = visuals.inline(client.active_stack.artifact_store, av)
-        ctx["metadata"] = visuals.metadata_rows(av.metadata)
+        ctx["metadata"] = visuals.metadata_rows(av.run_metadata)
         return page(request, "version.html", ctx)
 
     def visualization(request: Request) -> Response:
@@ -138,7 +140,8 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         return data.runs_page(client_of(request),
                               pipeline=request.query_params.get("pipeline") or None,
                               status=data.status_arg(request.query_params),
-                              page=page_no, per_page=per_page)
+                              page=page_no, per_page=per_page,
+                              tag=request.query_params.get("tag") or None)
 
     def _run(request: Request) -> dict[str, Any]:
         page_no, per_page = data.page_args(request.query_params)
@@ -154,7 +157,8 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         page_no, per_page = data.page_args(request.query_params)
         return data.artifact_page(client_of(request), request.path_params["name"], page=page_no,
                                   per_page=per_page,
-                                  chart_all=request.query_params.get("chart") == "all")
+                                  chart_all=request.query_params.get("chart") == "all",
+                                  tag=request.query_params.get("tag") or None)
 
     def _artifacts(request: Request) -> dict[str, Any]:
         page_no, per_page = data.page_args(request.query_params)

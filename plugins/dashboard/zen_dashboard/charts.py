@@ -42,7 +42,9 @@ def values(av: ArtifactVersion) -> dict[str, float]:
     if isinstance(logged, Mapping):
         for key, raw in logged.items():
             x = numeric(raw)
-            if x is not None and key != "value":
+            # what was logged: not what the materializer extracted, nor the stored size
+            if x is not None and key != "value" and key != "storage_size" and (
+                    key not in (av.metadata or {})):
                 found[str(key)] = x
     return found
 

@@ -105,7 +105,8 @@ def run_dict(run: PipelineRun) -> dict[str, Any]:
     return {"id": run.id, "name": run.name, "pipeline_name": run.pipeline_name,
             "status": str(run.status), "created": run.created, "created_iso": _iso(run.created),
             "finished": run.finished, "duration": run.duration, "params": run.params,
-            "error": run.error, "url": run_url(run.id)}
+            "error": run.error, "tags": run.tags, "run_metadata": run.run_metadata,
+            "url": run_url(run.id)}
 
 
 def step_dict(step: StepRun) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def version_dict(av: ArtifactVersion) -> dict[str, Any]:
     return {**version_brief(av), "uri": av.uri, "materializer": av.materializer,
             "materializer_version": av.materializer_version, "content_hash": av.content_hash,
             "size": av.size, "created_iso": _iso(av.created), "tags": av.tags,
-            "metadata": av.metadata, "origin": av.origin,
+            "metadata": av.metadata, "run_metadata": av.run_metadata, "origin": av.origin,
             "producer_step_run_id": av.producer_step_run_id, "run_id": av.run_id,
             "visualizations": [{"index": i, "kind": kind, "uri": uri,
                                 "url": f"{version_url(av.id)}/visualizations/{i}"}
@@ -146,18 +147,20 @@ def visualizations(av: ArtifactVersion) -> list[tuple[str, str]]:
 
 
 def runs_page(client: Any, *, pipeline: str | None, status: str | None, page: int,
-              per_page: int) -> dict[str, Any]:
+              per_page: int, tag: str | None = None) -> dict[str, Any]:
     store = client.active_stack.metadata_store
-    total = store.count_runs(pipeline_name=pipeline, status=status)
+    tags = [tag] if tag else []
+    total = store.count_runs(pipeline_name=pipeline, status=status, tags=tags)
     runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=per_page,
-                                     offset=(page - 1) * per_page)
+                                     offset=(page - 1) * per_page, tags=tags)
     items = []
     for run in runs:
         steps = list(run.steps.values())
         items.append({**run_dict(run), "steps": len(steps),
                       "cached_steps": sum(s.status == "cached" for s in steps),
                       "failed_steps": sum(s.status == "failed" for s in steps)})
-    return {"items": items, "filters": {"pipeline": pipeline or "", "status": status or ""},
+    return {"items": items, "filters": {"pipeline": pipeline or "", "status": status or "",
+                                        "tag": tag or ""},
             **_pages(total, page, per_page)}
 
 
@@ -216,18 +219,23 @@ def artifacts_page(client: Any, *, q: str | None, page: int, per_page: int) -> d
 
 
 def artifact_page(client: Any, name: str, *, page: int, per_page: int,
-                  chart_all: bool = False) -> dict[str, Any]:
+                  chart_all: bool = False, tag: str | None = None) -> dict[str, Any]:
     """One artifact name: charts of its numbers across versions (the latest CHART_VERSIONS,
-    or all with ``chart_all``), and its versions, newest first."""
+    or all with ``chart_all``), and its versions, newest first (those tagged ``tag``)."""
     store = client.active_stack.metadata_store
     latest = store.get_artifact_version(name)
     if latest is None:
         raise NotFound(f"no artifact named {name!r}. Fix: search the artifacts page "
                        f"(/artifacts?q=...) or list them with `zen artifact list`.", name=name)
     total = next((s.versions for s in client.list_artifacts() if s.name == name), 0)
-    end = total - (page - 1) * per_page  # versions are stored oldest first: read backwards
-    rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
-                                         offset=max(end - per_page, 0))
+    if tag:
+        tagged = client.list_artifact_versions(name, tags=[tag])
+        start = (page - 1) * per_page
+        rows = tagged[::-1][start:start + per_page][::-1]
+    else:
+        end = total - (page - 1) * per_page  # versions are stored oldest first: read backwards
+        rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
+                                             offset=max(end - per_page, 0))
     charted, drawn = 0, []
     if charts.values(latest):  # the name holds a number: chart it
         charted = total if chart_all else min(total, CHART_VERSIONS)
@@ -237,8 +245,8 @@ def artifact_page(client: Any, name: str, *, page: int, per_page: int,
             "items": [{**version_brief(av), "tags": av.tags, "size": av.size,
                        "created_iso": _iso(av.created), "origin": av.origin,
                        "values": charts.values(av)}
-                      for av in reversed(rows)],
-            **_pages(total, page, per_page)}
+                      for av in reversed(rows)], "tag": tag or "",
+            **_pages(len(tagged) if tag else total, page, per_page)}
 
 
 def compare(client: Any, run_ids: list[str]) -> dict[str, Any]:

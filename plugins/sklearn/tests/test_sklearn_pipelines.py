@@ -7,7 +7,9 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LinearRegression
+from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeRegressor
 
 from zen_core import pipeline, step
@@ -188,3 +190,27 @@ def test_untrusted_model_fails_the_consuming_step_with_the_fix(zen_home):
         '[plugins.sklearn]\ntrusted_types = ["sklearn.tree._tree.Tree"]\n')
     run = tree_pipeline()
     assert isinstance(run.steps["predict"].outputs["output"].load(), float)
+
+
+# -- the runtime type chooses when the annotation's has no materializer -------------------------
+
+
+def test_a_classifier_mixin_output_holding_an_svc_is_stored_by_skops_without_pickle(zen_home):
+    zen_home.mkdir(parents=True, exist_ok=True)
+    (zen_home / "config.toml").write_text("allow_pickle = false\n")
+
+    @step
+    def train_classifier() -> ClassifierMixin:
+        frame = _frame(8)
+        return SVC().fit(frame, (frame["a"] > 0.5).astype(int))
+
+    @pipeline
+    def classifier_pipeline():
+        train_classifier()
+
+    av = classifier_pipeline().steps["train_classifier"].outputs["output"]
+    assert av.materializer == "zen_sklearn.SklearnMaterializer"
+    assert av.type == "sklearn.svm._classes.SVC"
+    assert isinstance(av.load(), SVC)
+    # the cache reuses it: the recorded materializer is still the one the value's type picks
+    assert classifier_pipeline().steps["train_classifier"].status == "cached"

@@ -2,6 +2,8 @@
 
 Importing this module must stay cheap (stdlib only): everything heavy —
 signature analysis, materializer lookup, storage — happens on first run.
+``get_step_context`` and ``StepContext`` (:mod:`zen_core.steps.step_context`)
+load on first use.
 """
 
 from __future__ import annotations
@@ -11,9 +13,18 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 from zen_core import _context
+from zen_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from zen_core.signatures import StepSignature
+    from zen_core.steps.step_context import StepContext, get_step_context
+
+__all__ = ["Step", "StepContext", "get_step_context", "step"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "StepContext": "zen_core.steps.step_context",
+    "get_step_context": "zen_core.steps.step_context",
+})
 
 _OPTIONS = ("name", "enable_cache", "output_materializers", "substitutions", "parameters")
 
