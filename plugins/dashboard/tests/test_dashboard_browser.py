@@ -295,6 +295,20 @@ def test_comparison_page_lists_the_differing_parameter(page, server):
     shot(page, "compare")
 
 
+def test_a_frame_that_loads_before_the_page_script_still_gets_its_height(page, server):
+    """The frame's first height report can come before the page listens: it is asked again."""
+    def late_script(route):
+        time.sleep(1.5)  # the frame loads and reports first
+        route.continue_()
+
+    page.route("**/static/dashboard.js", late_script)
+    av = server.table_run.steps[server.producer_name].outputs[server.table_name]
+    page.goto(f"{server.url}/artifact-versions/{av.id}")
+    page.wait_for_function(
+        "() => document.querySelector('section.vis-html iframe').style.height !== ''",
+        timeout=10_000)
+
+
 def test_html_visualization_frame_grows_to_its_content(page, server):
     av = server.table_run.steps[server.producer_name].outputs[server.table_name]
     page.goto(f"{server.url}/artifact-versions/{av.id}")

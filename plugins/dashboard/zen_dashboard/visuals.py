@@ -210,7 +210,9 @@ RESIZE_SCRIPT = (
     "var h=Math.ceil(document.documentElement.getBoundingClientRect().height);"
     "if(h!==last){{last=h;parent.postMessage({{zenFrameHeight:h}},'*');}}}}"
     "if(window.ResizeObserver){{new ResizeObserver(post).observe(document.documentElement);}}"
-    "window.addEventListener('load',post);post();}})();</script>")
+    "window.addEventListener('load',post);"
+    "window.addEventListener('message',function(e){{if(e.source===parent&&e.data==="
+    "'zenFrameHeight?'){{last=0;post();}}}});post();}})();</script>")
 _HEAD = re.compile(rb"<head(\s[^>]*)?>", re.I)
 _DOCTYPE = re.compile(rb"\s*<!doctype[^>]*>", re.I)
 

@@ -113,4 +113,10 @@
     const h = Math.max(40, Math.min(Math.ceil(event.data.zenFrameHeight) + 2, 4000));
     frame.style.height = `${h}px`;
   });
+  // A frame that loaded before this script ran posted its height to no one: ask again.
+  frames.forEach((frame) => {
+    const ask = () => frame.contentWindow && frame.contentWindow.postMessage("zenFrameHeight?", "*");
+    ask();
+    frame.addEventListener("load", ask);
+  });
 })();
