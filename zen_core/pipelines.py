@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
-    from zen_core.records import PipelineRun
+    from zen_core.records import PipelineInfo, PipelineRun
 
 _OPTIONS = ("name", "enable_cache", "substitutions")
 
@@ -43,6 +43,18 @@ class Pipeline:
         from zen_core.execution.driver import run_pipeline
 
         return run_pipeline(self, args, kwargs)
+
+    @property
+    def model(self) -> PipelineInfo:
+        """This pipeline as the Client knows it from its runs (ZenML's ``.model``)."""
+        from zen_core.client import Client
+
+        return Client().get_pipeline(self.name)
+
+    @property
+    def last_run(self) -> PipelineRun:
+        """This pipeline's newest run, in this process's ``ZEN_HOME`` and stack."""
+        return self.model.last_run
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"

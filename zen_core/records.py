@@ -10,7 +10,9 @@ the Client that returned the record, then kept.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import enum
+import os
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -20,8 +22,42 @@ import attrs
 if TYPE_CHECKING:
     from zen_core.client import Client
     from zen_core.lineage import LineageGraph
+    from zen_core.queries import Page
 
 _UNSET: Any = object()
+
+
+def utc_datetime(value: float | dt.datetime | None) -> dt.datetime | None:
+    """A time as records hold it: a naive UTC ``datetime``, as ZenML's records are.
+
+    Stores keep seconds since the epoch (``float``); the records convert on the way in.
+    An aware ``datetime`` is converted to UTC first.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
+
+
+def timestamp(value: dt.datetime | float | None) -> float | None:
+    """Seconds since the epoch of a record's time (naive means UTC): what stores keep."""
+    if value is None or isinstance(value, int | float):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
+def local_time(when: dt.datetime | None) -> str:
+    """A record's time as people read it: local time, to the second (``-`` for none)."""
+    if when is None:
+        return "-"
+    return when.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    return None if start is None or end is None else (end - start).total_seconds()
 
 
 def new_id() -> str:
@@ -77,7 +113,7 @@ class ArtifactVersion(_Bound):
     content_hash: str
     size: int
     files: dict[str, list] | None  # the manifest {path: [size, hash]}; None if unreadable
-    created: float
+    created: dt.datetime = attrs.field(converter=utc_datetime)
     tags: list[str]
     metadata: dict[str, Any]
     visualizations: dict[str, str]
@@ -133,6 +169,11 @@ class ArtifactVersion(_Bound):
     def lineage(self, direction: str = "upstream") -> LineageGraph:
         return self._require_client().get_lineage(self, direction=direction)
 
+    def download_files(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
+        """Save the stored files as they are, without a materializer, into the zip file
+        ``path`` (its folders are created); each file is verified against the manifest."""
+        self._require_client()._download(self, path, overwrite)
+
     def visualize(self) -> dict[str, str] | None:
         """Show the visualizations in a notebook (returning ``None``, so nothing echoes);
         elsewhere return ``{uri: kind}``."""
@@ -150,6 +191,36 @@ class ArtifactVersion(_Bound):
                 if not f.name.startswith("_")}
 
 
+@attrs.frozen
+class StepConfiguration:
+    """How a step invocation was configured (ZenML's ``StepRunResponse.config``)."""
+
+    name: str
+    parameters: dict[str, Any]
+    enable_cache: bool | None = None
+    substitutions: dict[str, str] = attrs.field(factory=dict)
+    settings: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class PipelineRunConfiguration:
+    """How a pipeline run was configured (ZenML's ``PipelineRunResponse.config``):
+    ``enable_cache`` is the pipeline's own setting (``None``: not set)."""
+
+    name: str
+    run_name: str
+    parameters: dict[str, Any]
+    enable_cache: bool | None = None
+    substitutions: dict[str, str] = attrs.field(factory=dict)
+    settings: dict[str, Any] = attrs.field(factory=dict)
+
+
+def _configured(options: dict[str, Any]) -> dict[str, Any]:
+    """The recorded options a configuration knows (a newer zen_core may record more)."""
+    return {k: v for k, v in (options or {}).items()
+            if k in ("enable_cache", "substitutions", "settings")}
+
+
 @attrs.define(eq=False)
 class StepRun(_Bound):
     id: str
@@ -161,11 +232,13 @@ class StepRun(_Bound):
     params: dict[str, Any]
     cache_key: str | None
     cache_miss: str | None
-    started: float | None
-    finished: float | None
+    started: dt.datetime | None = attrs.field(converter=utc_datetime)
+    finished: dt.datetime | None = attrs.field(converter=utc_datetime)
     error: str | None
     original_step_run_id: str | None
     seq: int = 0
+    # what the invocation was configured with (enable_cache, substitutions, settings)
+    options: dict[str, Any] = attrs.field(factory=dict)
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _inputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
                                                               alias="_inputs")
@@ -191,10 +264,39 @@ class StepRun(_Bound):
         return self._outputs
 
     @property
+    def output(self) -> ArtifactVersion:
+        """The step's only output (ZenML's ``step.output``)."""
+        from zen_core.errors import StepOutputError
+
+        outputs = self.outputs
+        if len(outputs) == 1:
+            return next(iter(outputs.values()))
+        if not outputs:
+            raise StepOutputError(
+                f"step {self.name!r} of run {self.run_id} has no outputs, so it has no "
+                f"`.output`. Fix: read an upstream step's output instead.", step=self.name)
+        raise StepOutputError(
+            f"step {self.name!r} of run {self.run_id} has {len(outputs)} outputs "
+            f"({', '.join(outputs)}), so `.output` is ambiguous. Fix: pick one with "
+            f"`.outputs[name]`.", step=self.name, outputs=list(outputs))
+
+    @property
+    def config(self) -> StepConfiguration:
+        return StepConfiguration(name=self.step_name, parameters=self.params,
+                                 **_configured(self.options))
+
+    @property
+    def created(self) -> dt.datetime | None:
+        """When the step run was recorded: when it started (or was found in the cache)."""
+        return self.started
+
+    start_time = created  # ZenML's spellings
+    end_time = property(lambda self: self.finished, doc="When the step run ended (ZenML's name).")
+
+    @property
     def duration(self) -> float | None:
-        if self.started is None or self.finished is None:
-            return None
-        return self.finished - self.started
+        """Seconds from start to end (``None`` while it runs)."""
+        return _seconds(self.started, self.finished)
 
     @property
     def run(self) -> PipelineRun | None:
@@ -216,11 +318,13 @@ class PipelineRun(_Bound):
     name: str
     pipeline_name: str
     status: str
-    created: float
-    finished: float | None
+    created: dt.datetime = attrs.field(converter=utc_datetime)
+    finished: dt.datetime | None = attrs.field(converter=utc_datetime)
     params: dict[str, Any]
     error: str | None
     seq: int = 0
+    # what the run was configured with (enable_cache, substitutions, settings)
+    options: dict[str, Any] = attrs.field(factory=dict)
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _steps: dict[str, StepRun] | None = attrs.field(default=None, repr=False, alias="_steps")
 
@@ -238,8 +342,17 @@ class PipelineRun(_Bound):
         return self._steps
 
     @property
+    def config(self) -> PipelineRunConfiguration:
+        return PipelineRunConfiguration(name=self.pipeline_name, run_name=self.name,
+                                        parameters=self.params, **_configured(self.options))
+
+    start_time = property(lambda self: self.created, doc="When the run started (ZenML's name).")
+    end_time = property(lambda self: self.finished, doc="When the run ended (ZenML's name).")
+
+    @property
     def duration(self) -> float | None:
-        return None if self.finished is None else self.finished - self.created
+        """Seconds from start to end (``None`` while it runs)."""
+        return _seconds(self.created, self.finished)
 
     def _repr_html_(self) -> str:
         from zen_core.visualize import run_card
@@ -249,3 +362,65 @@ class PipelineRun(_Bound):
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
                 if not f.name.startswith("_")}
+
+
+@attrs.define(eq=False)
+class PipelineInfo(_Bound):
+    """A pipeline as its runs know it (ZenML's ``PipelineResponse``): zen_core records
+    pipelines by name only, through their runs."""
+
+    name: str
+    num_runs: int
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+
+    def get_runs(self, **filters: Any) -> Page[PipelineRun]:
+        """Runs of this pipeline, newest first; ``filters`` as for
+        ``Client.list_pipeline_runs``."""
+        return self._require_client().list_pipeline_runs(pipeline_name=self.name, **filters)
+
+    @property
+    def runs(self) -> Page[PipelineRun]:
+        """Every run of this pipeline, newest first."""
+        return self.get_runs()
+
+    @property
+    def last_run(self) -> PipelineRun:
+        return self._latest(None)
+
+    @property
+    def last_successful_run(self) -> PipelineRun:
+        """The newest run that completed."""
+        return self._latest(ExecutionStatus.COMPLETED)
+
+    def _latest(self, status: str | None) -> PipelineRun:
+        from zen_core.errors import RunNotFoundError
+
+        found = self.get_runs(status=status, size=1)
+        if not found:
+            what = "runs" if status is None else f"{status} runs"
+            raise RunNotFoundError(
+                f"pipeline {self.name!r} has no {what} (of {self.num_runs} run(s)). Fix: run "
+                f"it, or list its runs with `zen run list --pipeline {self.name}`.",
+                pipeline=self.name, status=status)
+        return found[0]
+
+
+@attrs.define(eq=False)
+class ArtifactInfo(_Bound):
+    """An artifact name and its versions (ZenML's ``ArtifactResponse``)."""
+
+    name: str
+    num_versions: int
+    latest_version_name: str
+    latest_version_id: str
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+
+    @property
+    def versions(self) -> dict[str, ArtifactVersion]:
+        """Every version by version string, oldest first."""
+        return {av.version: av for av in self._require_client().list_artifact_versions(self.name)}
+
+    @property
+    def latest_version(self) -> ArtifactVersion:
+        """The most recently created version."""
+        return self._require_client().get_artifact_version(self.latest_version_id)

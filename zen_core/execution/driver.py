@@ -83,11 +83,12 @@ class RunDriver:
         self.cache = StepCache(self.store, self.stack.artifact_store, self.registry)
         self.plugins = context.plugin_manager
         self.log = get_logger()
-        now = time.time()
-        stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
+        self.started = time.time()
+        stamp = dt.datetime.fromtimestamp(self.started, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
         self.run_record = PipelineRun(
             id=new_id(), name=f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
-            status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
+            status=ExecutionStatus.RUNNING, created=self.started, finished=None, params=params,
+            error=None, options=_options(pipeline.enable_cache, pipeline.substitutions))
         self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
         self._step_runs: dict[str, StepRun] = {}
         self._staged: dict[str, tuple[StepResult, list[tuple[OutputPlan, NewArtifactVersion]]]] = {}
@@ -130,7 +131,7 @@ class RunDriver:
         finished = time.time()
         self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
         self.log.info("run.finished", run=self.run_record.name,
-                      duration=f"{finished - self.run_record.created:.3f}s")
+                      duration=f"{finished - self.started:.3f}s")
         from zen_core.client import Client
 
         client = Client._for_context(self.context)
@@ -199,7 +200,7 @@ class RunDriver:
             id=new_id(), run_id=self.run_record.id, name=node.id, step_name=node.step.name,
             pipeline_name=self.pipeline.name, status=ExecutionStatus.RUNNING, params=node.params,
             cache_key=cache_key, cache_miss=None, started=time.time(), finished=None, error=None,
-            original_step_run_id=None)
+            original_step_run_id=None, options=_options(node.enable_cache, node.substitutions))
         input_ids = {name: av.id for name, av in inputs.items()}
 
         if node.enable_cache:
@@ -321,6 +322,15 @@ class RunDriver:
             return None
         mat = self.registry.for_type(target, allow_pickle=self.config.allow_pickle)
         return qualified_name(mat)
+
+
+def _options(enable_cache: bool | None, substitutions: Mapping[str, str]) -> dict[str, Any]:
+    """What a run or step records of its configuration (``PipelineRun.config``)."""
+    options: dict[str, Any] = {"enable_cache": enable_cache}
+    if substitutions:
+        options["substitutions"] = dict(substitutions)
+    return options
+
 
 def _detached(av: ArtifactVersion) -> ArtifactVersion:
     """A copy without its Client (and so its database connection), for the task."""

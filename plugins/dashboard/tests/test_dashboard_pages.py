@@ -123,7 +123,7 @@ def test_failed_run_shows_failed_step(http, dataset):
 def test_unknown_run_is_a_404_with_a_fix(http):
     r = http.get("/runs/no-such-run")
     assert r.status_code == 404
-    assert "no pipeline run with id or name &#39;no-such-run&#39;" in r.text and "Fix:" in r.text
+    assert "no pipeline run with id, name or id prefix &#39;no-such-run&#39;" in r.text and "Fix:" in r.text
     api = http.get("/api/runs/no-such-run")
     assert api.status_code == 404 and "no-such-run" in api.json()["error"]
 
