@@ -59,9 +59,10 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
     try:
         if mat_cls is PickleMaterializer:
             PickleMaterializer.warn_or_refuse(type(data), allow_pickle)
-        mat.save(data)
-        visualizations = dict(mat.save_visualizations(data) or {})
-        metadata = dict(mat.extract_metadata(data) or {})
+        with mat._io_scope():
+            mat.save(data)
+            visualizations = dict(mat.save_visualizations(data) or {})
+            metadata = dict(mat.extract_metadata(data) or {})
         layer = "store"
         files = _complete_manifest(store, staging, mat.written)
         content_hash = combine(files)
@@ -139,7 +140,8 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
                                         **{**exc.details, "artifact": label, "uri": uri}) from exc
     mat = mat_cls(uri, store, files=files, allow_pickle=allow_pickle, label=label)
     try:
-        value = mat.load(data_type)
+        with mat._io_scope():
+            value = mat.load(data_type)
         mat._close_reads()
     except (IntegrityError, ZenError):
         raise
