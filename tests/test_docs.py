@@ -73,7 +73,7 @@ def _run(block: Block, namespace: dict) -> str:
     return out.getvalue()
 
 
-RUNNABLE_PAGES = ["index.md", "artifacts.md", "configuration.md", "plugins.md"]
+RUNNABLE_PAGES = ["index.md", "artifacts.md", "configuration.md", "plugins.md", "zenml.md"]
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
@@ -115,7 +115,7 @@ def test_user_guide_links_every_page():
     text = (DOCS / "index.md").read_text()
     for page in ("configuration.md", "cli.md", "artifacts.md", "plugins.md", "stores.md",
                  "scaling.md", "dashboard.md", "materializers-data.md",
-                 "materializers-models.md"):
+                 "materializers-models.md", "zenml.md"):
         assert f"]({page}" in text, f"docs/index.md does not link {page}"
 
 
