@@ -27,26 +27,31 @@ if TYPE_CHECKING:
 _UNSET: Any = object()
 
 
+_EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like the records' times
+_SECOND = dt.timedelta(seconds=1)
+
+
 def utc_datetime(value: float | dt.datetime | None) -> dt.datetime | None:
     """A time as records hold it: a naive UTC ``datetime``, as ZenML's records are.
 
-    Stores keep seconds since the epoch (``float``); the records convert on the way in.
-    An aware ``datetime`` is converted to UTC first.
+    Stores keep seconds since the epoch (``float``); the records convert on the way in
+    (in their constructors: records set later are given ``datetime``s). An aware
+    ``datetime`` is converted to UTC first.
     """
     if value is None:
         return None
     if isinstance(value, dt.datetime):
         return value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
-    return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
+    return _EPOCH + value * _SECOND  # twice as fast as fromtimestamp(): once per record
 
 
 def timestamp(value: dt.datetime | float | None) -> float | None:
     """Seconds since the epoch of a record's time (naive means UTC): what stores keep."""
     if value is None or isinstance(value, int | float):
         return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.timestamp()
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return (value - _EPOCH) / _SECOND
 
 
 def local_time(when: dt.datetime | None) -> str:
@@ -100,7 +105,7 @@ class _Bound:
         return self._client
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)  # plain, fast attribute writes
 class ArtifactVersion(_Bound):
     id: str
     name: str
@@ -191,14 +196,18 @@ class ArtifactVersion(_Bound):
                 if not f.name.startswith("_")}
 
 
+# StepRun.cache_miss of a step that ran because caching was off for it
+CACHING_DISABLED = "caching disabled"
+
+
 @attrs.frozen
 class StepConfiguration:
-    """How a step invocation was configured (ZenML's ``StepRunResponse.config``)."""
+    """How a step invocation was configured (ZenML's ``StepRunResponse.config``);
+    ``enable_cache`` is the setting in force for it (step over pipeline over default)."""
 
     name: str
     parameters: dict[str, Any]
-    enable_cache: bool | None = None
-    substitutions: dict[str, str] = attrs.field(factory=dict)
+    enable_cache: bool
     settings: dict[str, Any] = attrs.field(factory=dict)
 
 
@@ -221,7 +230,7 @@ def _configured(options: dict[str, Any]) -> dict[str, Any]:
             if k in ("enable_cache", "substitutions", "settings")}
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class StepRun(_Bound):
     id: str
     run_id: str
@@ -237,8 +246,6 @@ class StepRun(_Bound):
     error: str | None
     original_step_run_id: str | None
     seq: int = 0
-    # what the invocation was configured with (enable_cache, substitutions, settings)
-    options: dict[str, Any] = attrs.field(factory=dict)
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _inputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
                                                               alias="_inputs")
@@ -283,7 +290,7 @@ class StepRun(_Bound):
     @property
     def config(self) -> StepConfiguration:
         return StepConfiguration(name=self.step_name, parameters=self.params,
-                                 **_configured(self.options))
+                                 enable_cache=self.cache_miss != CACHING_DISABLED)
 
     @property
     def created(self) -> dt.datetime | None:
@@ -312,7 +319,7 @@ class StepRun(_Bound):
                 if not f.name.startswith("_")}
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class PipelineRun(_Bound):
     id: str
     name: str

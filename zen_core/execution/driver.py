@@ -31,7 +31,15 @@ from zen_core.metadata_stores.base import NewArtifactVersion
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import notify
 from zen_core.progress import track
-from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
+from zen_core.records import (
+    CACHING_DISABLED,
+    ArtifactVersion,
+    ExecutionStatus,
+    PipelineRun,
+    StepRun,
+    new_id,
+    utc_datetime,
+)
 from zen_core.run_context import RunContext
 from zen_core.signatures import materializer_type
 
@@ -200,7 +208,7 @@ class RunDriver:
             id=new_id(), run_id=self.run_record.id, name=node.id, step_name=node.step.name,
             pipeline_name=self.pipeline.name, status=ExecutionStatus.RUNNING, params=node.params,
             cache_key=cache_key, cache_miss=None, started=time.time(), finished=None, error=None,
-            original_step_run_id=None, options=_options(node.enable_cache, node.substitutions))
+            original_step_run_id=None)
         input_ids = {name: av.id for name, av in inputs.items()}
 
         if node.enable_cache:
@@ -222,7 +230,7 @@ class RunDriver:
             step_run.cache_miss = self.cache.miss_reason(self.pipeline.name, node.id, parts,
                                                          cache_key)
         else:
-            step_run.cache_miss = "caching disabled"
+            step_run.cache_miss = CACHING_DISABLED
 
         for plan in plans:
             if plan.version is not None and self.store.version_taken(plan.artifact_name,
@@ -277,7 +285,7 @@ class RunDriver:
             self._outputs[(node.id, plan.io_name)] = av
             notify(self.plugins, "zen_after_artifact_saved", artifact_version=av)
         step_run.status = ExecutionStatus.COMPLETED
-        step_run.finished = result.finished
+        step_run.finished = utc_datetime(result.finished)
         notify(self.plugins, "zen_after_step_run", step_run=step_run)
         self.log.info("step.completed", step=node.id,
                       duration=f"{(result.finished - result.started) * 1000:.1f}ms",
@@ -325,7 +333,7 @@ class RunDriver:
 
 
 def _options(enable_cache: bool | None, substitutions: Mapping[str, str]) -> dict[str, Any]:
-    """What a run or step records of its configuration (``PipelineRun.config``)."""
+    """What a run records of its configuration (``PipelineRun.config``)."""
     options: dict[str, Any] = {"enable_cache": enable_cache}
     if substitutions:
         options["substitutions"] = dict(substitutions)

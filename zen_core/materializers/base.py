@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 _helper: concurrent.futures.ThreadPoolExecutor | None = None
+_NO_SCOPE = contextlib.nullcontext()  # reusable: what most materializers' _io_scope returns
 
 
 class ArtifactType(enum.StrEnum):
@@ -106,7 +107,7 @@ class Materializer:
         """Entered around each call of ``save``, ``load``, ``save_visualizations`` and
         ``extract_metadata``: ZenML-style materializers route ``zen_core.io.fileio`` through
         themselves in it (:mod:`zen_core.materializers.base_materializer`)."""
-        return contextlib.nullcontext()
+        return _NO_SCOPE
 
     @classmethod
     def can_handle_type(cls, data_type: type) -> bool:

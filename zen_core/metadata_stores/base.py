@@ -36,6 +36,7 @@ class NewArtifactVersion:
     producer_step_run_id: str | None = None
     run_id: str | None = None
     id: str = attrs.field(factory=new_id)
+    created: float = attrs.field(factory=time.time)  # seconds since the epoch
 
     def preview(self) -> ArtifactVersion:
         """The version as it will be recorded (``version`` is ``""`` until a number is given)."""
@@ -46,7 +47,7 @@ class NewArtifactVersion:
             id=self.id, name=self.name, version=self.version or "", uri=d.uri, type=d.type,
             artifact_type=d.artifact_type, materializer=d.materializer,
             materializer_version=d.materializer_version, content_hash=d.content_hash,
-            size=d.size, files=d.files, created=time.time(), tags=list(self.tags),
+            size=d.size, files=d.files, created=self.created, tags=list(self.tags),
             metadata=d.metadata, visualizations=d.visualizations,
             producer_step_run_id=self.producer_step_run_id, run_id=self.run_id,
             origin=self.origin)

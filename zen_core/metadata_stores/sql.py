@@ -82,9 +82,8 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE pipeline_runs ADD COLUMN owner_started {float}",
         "ALTER TABLE pipeline_runs ADD COLUMN lease_expires {float}",
     ],
-    [  # 3: what runs and steps were configured with (PipelineRun.config, StepRun.config)
+    [  # 3: what runs were configured with (PipelineRun.config)
         "ALTER TABLE pipeline_runs ADD COLUMN config TEXT",
-        "ALTER TABLE step_runs ADD COLUMN config TEXT",
     ],
 ]
 
@@ -92,7 +91,7 @@ _AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, mat
             "content_hash, size, files, created, tags, metadata, visualizations, "
             "producer_step_run_id, run_id, origin")
 _SR_COLS = ("seq, id, run_id, invocation_id, step_name, pipeline_name, status, params, cache_key, "
-            "cache_miss, started, finished, error, original_step_run_id, config")
+            "cache_miss, started, finished, error, original_step_run_id")
 _RUN_COLS = "seq, id, name, pipeline_name, status, created, finished, params, error, config"
 _SUCCESS = (ExecutionStatus.COMPLETED.value, ExecutionStatus.CACHED.value)
 _ID_TABLES = dict(zip(ID_KINDS, ("pipeline_runs", "step_runs", "artifact_versions")))
@@ -404,11 +403,10 @@ class SQLMetadataStore(MetadataStore):
         cur.execute(
             "INSERT INTO step_runs (id, run_id, invocation_id, step_name, pipeline_name, status, "
             "params, cache_key, cache_parts, cache_miss, started, finished, error, "
-            "original_step_run_id, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "original_step_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (s.id, s.run_id, s.name, s.step_name, s.pipeline_name, str(s.status), _dumps(s.params),
              s.cache_key, _dumps(cache_parts) if cache_parts is not None else None, s.cache_miss,
-             timestamp(s.started), timestamp(s.finished), s.error, s.original_step_run_id,
-             _dumps(s.options)),
+             timestamp(s.started), timestamp(s.finished), s.error, s.original_step_run_id),
         )
 
     def _link(self, cur: Any, step_run_id: str, direction: str, links: Mapping[str, str]) -> None:
@@ -535,7 +533,7 @@ class SQLMetadataStore(MetadataStore):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                 (av.id, av.name, av.version, av.uri, av.type, av.artifact_type, av.materializer,
                  av.materializer_version, av.content_hash, av.size, _dumps(av.files),
-                 timestamp(av.created),
+                 new.created,
                  _dumps(av.tags), _dumps(av.metadata), _dumps(av.visualizations),
                  av.producer_step_run_id, av.run_id, av.origin),
             )
@@ -778,7 +776,7 @@ def _step_run(r: Sequence[Any]) -> StepRun:
     return StepRun(seq=r[0], id=r[1], run_id=r[2], name=r[3], step_name=r[4], pipeline_name=r[5],
                    status=r[6], params=_loads(r[7], {}, "step_runs", "params", r[1]),
                    cache_key=r[8], cache_miss=r[9], started=r[10], finished=r[11], error=r[12],
-                   original_step_run_id=r[13], options=_options(r[14], "step_runs", r[1]))
+                   original_step_run_id=r[13])
 
 
 def _options(text: Any, table: str, row_id: str) -> dict[str, Any]:
