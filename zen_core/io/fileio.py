@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from zen_core.errors import MaterializerError
@@ -54,6 +54,14 @@ def _fs(path: Any) -> tuple[Any, str]:
     return fsspec.core.url_to_fs(convert_to_str(path))
 
 
+def _route(path: Any, method: str, plain: Callable[[Any, str], Any]) -> Any:
+    """The materializer's own ``method`` for a path in its folder, else ``plain(fs, path)``."""
+    view = _folder(path)
+    if view is not None:
+        return getattr(view, method)(path)
+    return plain(*_fs(path))
+
+
 def open(path: Any, mode: str = "r") -> Any:  # noqa: A001 - ZenML's name
     view = _folder(path)
     if view is not None:
@@ -75,29 +83,17 @@ def copy(src: Any, dst: Any, overwrite: bool = False) -> None:
 
 
 def exists(path: Any) -> bool:
-    view = _folder(path)
-    if view is not None:
-        return view.exists(path)
-    fs, p = _fs(path)
-    return fs.exists(p)
+    return _route(path, "exists", lambda fs, p: fs.exists(p))
 
 
 def isdir(path: Any) -> bool:
-    view = _folder(path)
-    if view is not None:
-        return view.isdir(path)
-    fs, p = _fs(path)
-    return fs.isdir(p)
+    return _route(path, "isdir", lambda fs, p: fs.isdir(p))
 
 
 def listdir(path: Any, only_file_names: bool = True) -> list[str]:
     """The names in a folder (with ``only_file_names=False``: their full paths)."""
-    view = _folder(path)
-    if view is not None:
-        names = view.listdir(path)
-    else:
-        fs, p = _fs(path)
-        names = sorted(posixpath.basename(e.rstrip("/")) for e in fs.ls(p, detail=False))
+    names = _route(path, "listdir", lambda fs, p: sorted(
+        posixpath.basename(e.rstrip("/")) for e in fs.ls(p, detail=False)))
     base = convert_to_str(path).rstrip("/")
     return names if only_file_names else [f"{base}/{n}" for n in names]
 
@@ -107,36 +103,24 @@ def glob(pattern: Any) -> list[str]:
     if view is not None:
         return view.glob(pattern)
     fs, p = _fs(pattern)
-    protocol = convert_to_str(pattern).split("://", 1)[0] + "://" if "://" in \
-        convert_to_str(pattern) else ""
+    text = convert_to_str(pattern)
+    protocol = text.split("://", 1)[0] + "://" if "://" in text else ""
     return [protocol + m if protocol and "://" not in m else m for m in sorted(fs.glob(p))]
 
 
 def makedirs(path: Any) -> None:
-    view = _folder(path)
-    if view is not None:
-        return view.makedirs(path)
-    fs, p = _fs(path)
-    fs.makedirs(p, exist_ok=True)
+    _route(path, "makedirs", lambda fs, p: fs.makedirs(p, exist_ok=True))
 
 
 mkdir = makedirs
 
 
 def remove(path: Any) -> None:
-    view = _folder(path)
-    if view is not None:
-        return view.remove(path)
-    fs, p = _fs(path)
-    fs.rm_file(p)
+    _route(path, "remove", lambda fs, p: fs.rm_file(p))
 
 
 def rmtree(path: Any) -> None:
-    view = _folder(path)
-    if view is not None:
-        return view.rmtree(path)
-    fs, p = _fs(path)
-    fs.rm(p, recursive=True)
+    _route(path, "rmtree", lambda fs, p: fs.rm(p, recursive=True))
 
 
 def rename(src: Any, dst: Any, overwrite: bool = False) -> None:
@@ -151,14 +135,9 @@ def rename(src: Any, dst: Any, overwrite: bool = False) -> None:
 
 
 def size(path: Any) -> int | None:
-    """Bytes in a file, or in every file under a folder."""
-    view = _folder(path)
-    if view is not None:
-        return view.size(path)
-    fs, p = _fs(path)
-    if not fs.exists(p):
-        return None
-    return fs.du(p) if fs.isdir(p) else fs.size(p)
+    """Bytes in a file, or in every file under a folder (``None``: nothing there)."""
+    return _route(path, "size", lambda fs, p: None if not fs.exists(p) else
+                  fs.du(p) if fs.isdir(p) else fs.size(p))
 
 
 def walk(top: Any, topdown: bool = True, onerror: Any = None
