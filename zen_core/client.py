@@ -218,6 +218,7 @@ class Client:
         if av is None:
             raise self._not_found(str(name_id_or_prefix), version)
         return av
+
     def _not_found(self, name: str, version: str | int | None) -> ArtifactNotFoundError:
         existing = self._store.list_artifact_versions(name, limit=20)
         if existing and version is not None:
