@@ -95,7 +95,7 @@ def test_a_database_of_an_older_schema_is_upgraded_in_place(tmp_path, monkeypatc
     path = tmp_path / "zen.db"
     monkeypatch.setattr(sql, "MIGRATIONS", MIGRATIONS[:1])  # as the first release wrote it
     old = SQLiteMetadataStore(SQLiteMetadataStoreConfig(str(path)))
-    old.list_runs()  # creates the first schema
+    old.count_runs()  # creates the first schema
     old.close()
     monkeypatch.undo()
     with sqlite3.connect(path) as conn:  # a run recorded by the first release

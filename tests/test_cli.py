@@ -73,7 +73,7 @@ def test_run_commands(zen):
     assert "-> data: data:1" in shown
     data = json.loads(zen("run", "show", cached.name, "--json").stdout)
     assert [s["status"] for s in data["steps"]] == ["cached", "cached"]
-    assert "no pipeline run with id or name 'nope'" in zen("run", "show", "nope", ok=False).output
+    assert "no pipeline run with id, name or id prefix 'nope'" in zen("run", "show", "nope", ok=False).output
     zen("run", "delete", run.id, "--yes")
     assert run.name not in zen("run", "list").output
 
@@ -122,13 +122,29 @@ def test_prune_command(zen):
     run = cli_pipeline()
     Client().delete_pipeline_run(run.id)
     assert "would remove 2 artifact version(s)" in zen("artifact", "prune", "--dry-run").output
-    refused = zen("artifact", "prune", ok=False)
-    assert "--yes" in refused.output
+    for answer in (None, "", "n\n"):  # no input, EOF at once, or "no": nothing is removed
+        refused = zen("artifact", "prune", ok=False, input=answer)
+        assert "Proceed?" in refused.output and "Aborted" in refused.output
+    assert len(Client().list_artifact_versions()) == 2
     report = json.loads(zen("artifact", "prune", "--yes", "--json").stdout)
     assert {v["name"] for v in report["versions"]} == {"data", "cli_pipeline::use::output"}
     assert "nothing to prune" in zen("artifact", "prune", "--yes").output
     assert "exclude each other" in zen("artifact", "prune", "--only-artifact",
                                        "--only-metadata", ok=False).output
+
+
+def test_confirmations_are_read_from_piped_stdin(zen):
+    """`echo y | zen artifact prune` prunes, as click.confirm reads a pipe like a terminal."""
+    run = cli_pipeline()
+    Client().delete_pipeline_run(run.id)
+    pruned = zen("artifact", "prune", input="y\n")
+    assert "Proceed?" in pruned.output and "removed data:1" in pruned.output
+    assert list(Client().list_artifact_versions()) == []
+    kept = cli_pipeline()
+    zen("run", "delete", kept.id[:12], input="n\n", ok=False)
+    assert Client().get_pipeline_run(kept.id) == kept
+    zen("run", "delete", kept.id[:12], input="y\n")
+    assert list(Client().list_pipeline_runs()) == []
 
 
 def test_plugins_list(zen):

@@ -513,7 +513,8 @@ def test_list_run_steps():
     assert [s.name for s in client.list_run_steps(pipeline_run_id=run.id)] == [
         "features", "bias", "pair_sum"]
     assert [s.name for s in client.list_run_steps(run.name, name="bias")] == ["bias"]
-    assert [s.name for s in client.list_run_steps(run, limit=1, offset=1)] == ["bias"]
+    page = client.list_run_steps(run, size=1, page=2)
+    assert [s.name for s in page] == ["bias"] and page.total == 3
     assert client.list_run_steps(run, status="failed") == []
     assert client.list_run_steps(run)[0].outputs["output"].load() == 3
 

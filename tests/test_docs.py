@@ -74,7 +74,7 @@ def _run(block: Block, namespace: dict) -> str:
 
 
 RUNNABLE_PAGES = ["index.md", "artifacts.md", "configuration.md", "plugins.md", "pipelines.md",
-                  "metadata.md"]
+                  "metadata.md", "zenml.md"]
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
@@ -118,7 +118,7 @@ def test_user_guide_links_every_page():
                  "plugins.md",
                  "stores.md",
                  "scaling.md", "dashboard.md", "materializers-data.md",
-                 "materializers-models.md"):
+                 "materializers-models.md", "zenml.md"):
         assert f"]({page}" in text, f"docs/index.md does not link {page}"
 
 

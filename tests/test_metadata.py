@@ -264,7 +264,7 @@ def test_artifact_config_records_metadata_tags_and_type():
 
 def test_artifact_config_refuses_bad_types_and_values():
     with pytest.raises(MetadataError, match=r"ArtifactConfig\(artifact_type='weights'\) is not "
-                                            r"an artifact type.*'data', 'model'"):
+                                            r"an artifact type.*'data', 'data_analysis', 'model'"):
         ArtifactConfig(artifact_type="weights")
     with pytest.raises(MetadataError, match="a model or a deployment, not both"):
         ArtifactConfig(is_model_artifact=True, is_deployment_artifact=True)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from zen_core.errors import ZenError
+from zen_core.records import local_time
 
 __all__ = ["cli", "main"]
 
@@ -25,15 +26,18 @@ class _ZenGroup(click.Group):
 
 
 def _emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
+    click.echo(json.dumps(value, indent=2, default=_json_value))
+
+
+def _json_value(value: Any) -> Any:
+    """Times in ISO 8601 with their UTC offset (records hold naive UTC); the rest as text."""
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    return str(value)
 
 
 def _json_line(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-def _when(ts: float | None) -> str:
-    return "-" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+    return json.dumps(value, default=_json_value)
 
 
 def _table(rows: list[list[Any]], headers: list[str]) -> None:
@@ -225,14 +229,17 @@ _TAG_OPTION = click.option("--tag", "tags", multiple=True, metavar="TAG",
 @click.option("--json", "as_json", is_flag=True)
 def run_list(pipeline: str | None, status: str | None, tags: tuple[str, ...], limit: int,
              as_json: bool) -> None:
-    """List runs, newest first (runs whose process died are marked failed first)."""
+    """List runs, newest first (runs whose process died are marked failed first).
+
+    IDs are shown as their shortest unique prefix, which every command accepts."""
     client = _client()
     client.reap_crashed_runs()
-    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=limit,
+    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, size=limit,
                                      tags=tags)
     if as_json:
         return _emit_json([r.to_dict() for r in runs])
-    _table([[r.id, r.name, r.status, _when(r.created),
+    short = client.shortest_prefixes("run", [r.id for r in runs])
+    _table([[short[r.id], r.name, r.status, local_time(r.created),
              "-" if r.duration is None else f"{r.duration:.2f}s", ", ".join(r.tags) or "-"]
             for r in runs], ["ID", "NAME", "STATUS", "CREATED", "DURATION", "TAGS"])
 
@@ -241,7 +248,9 @@ def run_list(pipeline: str | None, status: str | None, tags: tuple[str, ...], li
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True)
 def run_show(run_id: str, as_json: bool) -> None:
-    """Show a run's steps: status, why a step missed the cache, outputs."""
+    """Show a run's steps: status, why a step missed the cache, outputs.
+
+    RUN_ID is the run's id, a unique prefix of it (as `zen run list` shows) or its name."""
     client = _client()
     client.reap_crashed_runs()
     r = client.get_pipeline_run(run_id)
@@ -254,7 +263,7 @@ def run_show(run_id: str, as_json: bool) -> None:
                                       for k, v in s.outputs.items()}} for s in steps]
         return _emit_json(data)
     click.echo(f"run {r.name} ({r.id})")
-    click.echo(f"  pipeline {r.pipeline_name}, status {r.status}, created {_when(r.created)}")
+    click.echo(f"  pipeline {r.pipeline_name}, status {r.status}, created {local_time(r.created)}")
     if r.params:
         click.echo(f"  params {json.dumps(r.params)}")
     if r.tags:
@@ -277,7 +286,10 @@ def run_show(run_id: str, as_json: bool) -> None:
 @click.argument("run_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def run_delete(run_id: str, yes: bool) -> None:
-    """Delete a run's records (its artifacts go with the next `zen artifact prune`)."""
+    """Delete a run's records (its artifacts go with the next `zen artifact prune`).
+
+    RUN_ID is the run's id, a unique prefix of it or its name. Without --yes the answer
+    is read from the terminal, or from standard input when that is not one."""
     client = _client()
     r = client.get_pipeline_run(run_id)
     if not yes:
@@ -315,14 +327,14 @@ def artifact_list(tags: tuple[str, ...], as_json: bool) -> None:
         if as_json:
             return _emit_json([{"name": v.name, "version": v.version, "id": v.id,
                                 "tags": v.tags, "created": v.created} for v in versions])
-        return _table([[v.name, v.version, ", ".join(v.tags), _when(v.created)]
+        return _table([[v.name, v.version, ", ".join(v.tags), local_time(v.created)]
                        for v in versions], ["NAME", "VERSION", "TAGS", "CREATED"])
     summaries = _client().list_artifacts()
     if as_json:
         import attrs
 
         return _emit_json([attrs.asdict(s) for s in summaries])
-    _table([[s.name, s.versions, s.latest_version, _when(s.latest_created)] for s in summaries],
+    _table([[s.name, s.versions, s.latest_version, local_time(s.latest_created)] for s in summaries],
            ["NAME", "VERSIONS", "LATEST", "CREATED"])
 
 
@@ -331,7 +343,8 @@ def artifact_list(tags: tuple[str, ...], as_json: bool) -> None:
 @click.option("--version", help="The version (instead of NAME:VERSION).")
 @click.option("--json", "as_json", is_flag=True)
 def artifact_show(ref: str, version: str | None, as_json: bool) -> None:
-    """Show one artifact version (the latest unless NAME:VERSION)."""
+    """Show one artifact version (the latest unless NAME:VERSION); REF may also be a
+    version's id or a unique prefix of it."""
     name, version = split_ref(ref, version)
     av = _client().get_artifact_version(name, version)
     if as_json:
@@ -340,7 +353,7 @@ def artifact_show(ref: str, version: str | None, as_json: bool) -> None:
     rows = [("name", av.name), ("version", av.version), ("id", av.id), ("type", av.type),
             ("artifact type", av.artifact_type), ("materializer", av.materializer),
             ("uri", av.uri), ("content hash", av.content_hash), ("size", f"{av.size} bytes"),
-            ("created", _when(av.created)), ("origin", av.origin),
+            ("created", local_time(av.created)), ("origin", av.origin),
             ("tags", ", ".join(av.tags) or "-"),
             ("produced by", f"step {producer.name} of run {producer.run_id}" if producer else "-"),
             ("metadata", _json_line(av.metadata) if av.metadata else "-"),
@@ -396,7 +409,10 @@ def artifact_lineage(ref: str, version: str | None, direction: str | None, as_js
 @click.option("--json", "as_json", is_flag=True)
 def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool,
                    dry_run: bool, yes: bool, as_json: bool) -> None:
-    """Delete artifact versions no pipeline run references (and leftovers of killed writes)."""
+    """Delete artifact versions no pipeline run references (and leftovers of killed writes).
+
+    Without --yes it asks first, reading the answer from the terminal or from standard
+    input when that is not one (`echo y | zen artifact prune`); no answer means no."""
     if only_artifact and only_metadata:
         raise click.UsageError("--only-artifact and --only-metadata exclude each other")
     client = _client()
@@ -407,9 +423,7 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
     if not preview.versions and not preview.objects and not preview.staging:
         preview.dry_run = False
         return _emit_json(preview.to_dict()) if as_json else click.echo("nothing to prune")
-    if not yes:
-        if not sys.stdin.isatty():
-            raise click.UsageError("refusing to prune without confirmation; pass --yes")
+    if not yes:  # the answer comes from the terminal or piped stdin; no answer means no
         click.echo(preview.summary())
         click.confirm("Proceed?", abort=True)
     options = dict(only_artifact=only_artifact, only_metadata=only_metadata,

@@ -7,27 +7,34 @@ offending values are also kept as attributes for programs that catch them.
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousIdError",
     "ArtifactDataMissingError",
     "ArtifactNameError",
     "ArtifactNotFoundError",
     "ArtifactVersionExistsError",
     "CompositionError",
     "ConfigError",
+    "DownloadExistsError",
+    "DownloadPathError",
     "FlavorConflictError",
     "IntegrityError",
     "MaterializerConflictError",
     "MaterializerError",
+    "MaterializerInterfaceError",
     "MaterializerNotFoundError",
     "MetadataError",
     "MetadataStoreError",
     "OptionError",
     "ParameterError",
+    "PipelineNotFoundError",
     "PluginLoadError",
+    "QueryError",
     "RunNameTakenError",
     "RunNotFoundError",
     "StackNotFoundError",
     "StepContextError",
     "StepFailedError",
+    "StepOutputError",
     "StepTypeError",
     "StoreError",
     "UnknownFlavorError",
@@ -103,6 +110,10 @@ class MaterializerConflictError(MaterializerError):
     """Two materializers claim the same type."""
 
 
+class MaterializerInterfaceError(MaterializerError):
+    """A ZenML-style materializer class is defined wrongly (its types, its artifact type)."""
+
+
 class UnsafeArtifactError(MaterializerError):
     """Loading would unpickle, but pickle is not allowed by the config."""
 
@@ -138,6 +149,37 @@ class RunNotFoundError(ZenError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class PipelineNotFoundError(ZenError, KeyError):
+    """No pipeline of that name has runs."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AmbiguousIdError(ZenError, KeyError):
+    """An id prefix names several records (the message lists them); like ZenML's
+    ``ZenKeyError``, it is a ``KeyError``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class QueryError(ZenError, ValueError):
+    """A list query's argument is wrong: ``sort_by``, ``size``/``page``, a filter."""
+
+
+class StepOutputError(ZenError, ValueError):
+    """``StepRun.output`` on a step run with no output or several outputs."""
+
+
+class DownloadPathError(ZenError, ValueError):
+    """``download_files`` was given a path that is not a ``.zip`` file."""
+
+
+class DownloadExistsError(ZenError, FileExistsError):
+    """``download_files`` would overwrite a file without ``overwrite=True``."""
 
 
 class RunNameTakenError(ZenError):

@@ -16,6 +16,8 @@ from zen_core import _context
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from zen_core.records import PipelineInfo, PipelineRun
+
 _OPTIONS = ("name", "enable_cache", "substitutions", "run_name", "parameters")
 
 
@@ -105,6 +107,18 @@ class Pipeline:
         from zen_core.execution.driver import run_pipeline
 
         return run_pipeline(self, args, kwargs)
+
+    @property
+    def model(self) -> PipelineInfo:
+        """This pipeline as the Client knows it from its runs (ZenML's ``.model``)."""
+        from zen_core.client import Client
+
+        return Client().get_pipeline(self.name)
+
+    @property
+    def last_run(self) -> PipelineRun:
+        """This pipeline's newest run, in this process's ``ZEN_HOME`` and stack."""
+        return self.model.last_run
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"

@@ -10,7 +10,9 @@ the Client that returned the record, then kept.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import enum
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -21,8 +23,47 @@ import attrs
 if TYPE_CHECKING:
     from zen_core.client import Client
     from zen_core.lineage import LineageGraph
+    from zen_core.queries import Page
 
 _UNSET: Any = object()
+
+
+_EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, like the records' times
+_SECOND = dt.timedelta(seconds=1)
+
+
+def utc_datetime(value: float | dt.datetime | None) -> dt.datetime | None:
+    """A time as records hold it: a naive UTC ``datetime``, as ZenML's records are.
+
+    Stores keep seconds since the epoch (``float``); the records convert on the way in
+    (in their constructors: records set later are given ``datetime``s). An aware
+    ``datetime`` is converted to UTC first.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+    return _EPOCH + value * _SECOND  # twice as fast as fromtimestamp(): once per record
+
+
+def timestamp(value: dt.datetime | float | None) -> float | None:
+    """Seconds since the epoch of a record's time (naive means UTC): what stores keep."""
+    if value is None or isinstance(value, int | float):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return (value - _EPOCH) / _SECOND
+
+
+def local_time(when: dt.datetime | None) -> str:
+    """A record's time as people read it: local time, to the second (``-`` for none)."""
+    if when is None:
+        return "-"
+    return when.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    return None if start is None or end is None else (end - start).total_seconds()
 
 
 def new_id() -> str:
@@ -95,7 +136,7 @@ class _Tagged(_Bound):
         return self._tags  # type: ignore[return-value]
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)  # plain, fast attribute writes
 class ArtifactVersion(_Tagged):
     id: str
     name: str
@@ -108,7 +149,7 @@ class ArtifactVersion(_Tagged):
     content_hash: str
     size: int
     files: dict[str, list] | None  # the manifest {path: [size, hash]}; None if unreadable
-    created: float
+    created: dt.datetime = attrs.field(converter=utc_datetime)
     metadata: dict[str, Any]  # what the materializer extracted
     visualizations: dict[str, str]
     producer_step_run_id: str | None
@@ -179,6 +220,11 @@ class ArtifactVersion(_Tagged):
     def lineage(self, direction: str = "upstream") -> LineageGraph:
         return self._require_client().get_lineage(self, direction=direction)
 
+    def download_files(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
+        """Save the stored files as they are, without a materializer, into the zip file
+        ``path`` (its folders are created); each file is verified against the manifest."""
+        self._require_client()._download(self, path, overwrite)
+
     def visualize(self) -> dict[str, str] | None:
         """Show the visualizations in a notebook (returning ``None``, so nothing echoes);
         elsewhere return ``{uri: kind}``."""
@@ -192,7 +238,41 @@ class ArtifactVersion(_Tagged):
         return artifact_card(self)
 
 
-@attrs.define(eq=False)
+# StepRun.cache_miss of a step that ran because caching was off for it
+CACHING_DISABLED = "caching disabled"
+
+
+@attrs.frozen
+class StepConfiguration:
+    """How a step invocation was configured (ZenML's ``StepRunResponse.config``);
+    ``enable_cache`` is the setting in force for it (step over pipeline over default)."""
+
+    name: str
+    parameters: dict[str, Any]
+    enable_cache: bool
+    settings: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class PipelineRunConfiguration:
+    """How a pipeline run was configured (ZenML's ``PipelineRunResponse.config``):
+    ``enable_cache`` is the pipeline's own setting (``None``: not set)."""
+
+    name: str
+    run_name: str
+    parameters: dict[str, Any]
+    enable_cache: bool | None = None
+    substitutions: dict[str, str] = attrs.field(factory=dict)
+    settings: dict[str, Any] = attrs.field(factory=dict)
+
+
+def _configured(options: dict[str, Any]) -> dict[str, Any]:
+    """The recorded options a configuration knows (a newer zen_core may record more)."""
+    return {k: v for k, v in (options or {}).items()
+            if k in ("enable_cache", "substitutions", "settings")}
+
+
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class StepRun(_Bound):
     id: str
     run_id: str
@@ -203,8 +283,8 @@ class StepRun(_Bound):
     params: dict[str, Any]
     cache_key: str | None
     cache_miss: str | None
-    started: float | None
-    finished: float | None
+    started: dt.datetime | None = attrs.field(converter=utc_datetime)
+    finished: dt.datetime | None = attrs.field(converter=utc_datetime)
     error: str | None
     original_step_run_id: str | None
     seq: int = 0
@@ -242,10 +322,39 @@ class StepRun(_Bound):
         return self._outputs
 
     @property
+    def output(self) -> ArtifactVersion:
+        """The step's only output (ZenML's ``step.output``)."""
+        from zen_core.errors import StepOutputError
+
+        outputs = self.outputs
+        if len(outputs) == 1:
+            return next(iter(outputs.values()))
+        if not outputs:
+            raise StepOutputError(
+                f"step {self.name!r} of run {self.run_id} has no outputs, so it has no "
+                f"`.output`. Fix: read an upstream step's output instead.", step=self.name)
+        raise StepOutputError(
+            f"step {self.name!r} of run {self.run_id} has {len(outputs)} outputs "
+            f"({', '.join(outputs)}), so `.output` is ambiguous. Fix: pick one with "
+            f"`.outputs[name]`.", step=self.name, outputs=list(outputs))
+
+    @property
+    def config(self) -> StepConfiguration:
+        return StepConfiguration(name=self.step_name, parameters=self.params,
+                                 enable_cache=self.cache_miss != CACHING_DISABLED)
+
+    @property
+    def created(self) -> dt.datetime | None:
+        """When the step run was recorded: when it started (or was found in the cache)."""
+        return self.started
+
+    start_time = created  # ZenML's spellings
+    end_time = property(lambda self: self.finished, doc="When the step run ended (ZenML's name).")
+
+    @property
     def duration(self) -> float | None:
-        if self.started is None or self.finished is None:
-            return None
-        return self.finished - self.started
+        """Seconds from start to end (``None`` while it runs)."""
+        return _seconds(self.started, self.finished)
 
     @property
     def run(self) -> PipelineRun | None:
@@ -257,20 +366,22 @@ class StepRun(_Bound):
         return step_card(self)
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)
 class PipelineRun(_Tagged):
     id: str
     name: str
     pipeline_name: str
     status: str
-    created: float
-    finished: float | None
+    created: dt.datetime = attrs.field(converter=utc_datetime)
+    finished: dt.datetime | None = attrs.field(converter=utc_datetime)
     params: dict[str, Any]
     error: str | None
     seq: int = 0
     _tags: list[str] | None = attrs.field(default=None, repr=False, alias="tags")
     _run_metadata: Mapping[str, Any] | None = attrs.field(default=None, repr=False,
                                                            alias="run_metadata")
+    # what the run was configured with (enable_cache, substitutions, settings)
+    options: dict[str, Any] = attrs.field(factory=dict)
     _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
     _steps: dict[str, StepRun] | None = attrs.field(default=None, repr=False, alias="_steps")
 
@@ -296,10 +407,81 @@ class PipelineRun(_Tagged):
         return self._steps
 
     @property
+    def config(self) -> PipelineRunConfiguration:
+        return PipelineRunConfiguration(name=self.pipeline_name, run_name=self.name,
+                                        parameters=self.params, **_configured(self.options))
+
+    start_time = property(lambda self: self.created, doc="When the run started (ZenML's name).")
+    end_time = property(lambda self: self.finished, doc="When the run ended (ZenML's name).")
+
+    @property
     def duration(self) -> float | None:
-        return None if self.finished is None else self.finished - self.created
+        """Seconds from start to end (``None`` while it runs)."""
+        return _seconds(self.created, self.finished)
 
     def _repr_html_(self) -> str:
         from zen_core.visualize import run_card
 
         return run_card(self)
+
+
+@attrs.define(eq=False)
+class PipelineInfo(_Bound):
+    """A pipeline as its runs know it (ZenML's ``PipelineResponse``): zen_core records
+    pipelines by name only, through their runs."""
+
+    name: str
+    num_runs: int
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+
+    def get_runs(self, **filters: Any) -> Page[PipelineRun]:
+        """Runs of this pipeline, newest first; ``filters`` as for
+        ``Client.list_pipeline_runs``."""
+        return self._require_client().list_pipeline_runs(pipeline_name=self.name, **filters)
+
+    @property
+    def runs(self) -> Page[PipelineRun]:
+        """Every run of this pipeline, newest first."""
+        return self.get_runs()
+
+    @property
+    def last_run(self) -> PipelineRun:
+        return self._latest(None)
+
+    @property
+    def last_successful_run(self) -> PipelineRun:
+        """The newest run that completed."""
+        return self._latest(ExecutionStatus.COMPLETED)
+
+    def _latest(self, status: str | None) -> PipelineRun:
+        from zen_core.errors import RunNotFoundError
+
+        found = self.get_runs(status=status, size=1)
+        if not found:
+            what = "runs" if status is None else f"{status} runs"
+            raise RunNotFoundError(
+                f"pipeline {self.name!r} has no {what} (of {self.num_runs} run(s)). Fix: run "
+                f"it, or list its runs with `zen run list --pipeline {self.name}`.",
+                pipeline=self.name, status=status)
+        return found[0]
+
+
+@attrs.define(eq=False)
+class ArtifactInfo(_Bound):
+    """An artifact name and its versions (ZenML's ``ArtifactResponse``)."""
+
+    name: str
+    num_versions: int
+    latest_version_name: str
+    latest_version_id: str
+    _client: Client | None = attrs.field(default=None, repr=False, alias="_client")
+
+    @property
+    def versions(self) -> dict[str, ArtifactVersion]:
+        """Every version by version string, oldest first."""
+        return {av.version: av for av in self._require_client().list_artifact_versions(self.name)}
+
+    @property
+    def latest_version(self) -> ArtifactVersion:
+        """The most recently created version."""
+        return self._require_client().get_artifact_version(self.latest_version_id)

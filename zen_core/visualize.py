@@ -21,6 +21,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from zen_core.records import local_time
+
 if TYPE_CHECKING:
     from zen_core.lineage import LineageGraph
     from zen_core.records import ArtifactVersion, PipelineRun, StepRun
@@ -234,7 +236,7 @@ def artifact_card(av: ArtifactVersion) -> str:
     """An artifact version: its facts, metadata and visualizations."""
     producer = f"step {av.producer_step_run_id}" if av.producer_step_run_id else av.origin
     facts = [("type", f"<code>{_e(av.type or '-')}</code> ({_e(av.artifact_type)})"),
-             ("size", _e(_size(av.size))), ("created", _e(_when(av.created))),
+             ("size", _e(_size(av.size))), ("created", _e(local_time(av.created))),
              ("content hash", f"<code>{_e(av.content_hash[:16])}…</code>"),
              ("from", _e(producer)), ("id", f"<code>{_e(av.id)}</code>")]
     if av.tags:
@@ -252,7 +254,7 @@ def artifact_card(av: ArtifactVersion) -> str:
 def run_card(run: PipelineRun) -> str:
     """A pipeline run: status, parameters and its steps with their outputs."""
     steps = list(run.steps.values())
-    facts = [("pipeline", _e(run.pipeline_name)), ("created", _e(_when(run.created))),
+    facts = [("pipeline", _e(run.pipeline_name)), ("created", _e(local_time(run.created))),
              ("duration", _e(_duration(run.duration))),
              ("steps", _e(_counts(s.status for s in steps))), ("id", f"<code>{_e(run.id)}</code>")]
     facts += [(f"param {_e(k)}", _e(_meta_text(v))) for k, v in run.params.items()]
@@ -351,12 +353,6 @@ def _size(n: int) -> str:
             return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{n} B"
-
-
-def _when(ts: float | None) -> str:
-    import datetime as dt
-
-    return "-" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _duration(seconds: float | None) -> str:

@@ -8,6 +8,10 @@ verifies every file the materializer reads against the recorded manifest.
 
 from __future__ import annotations
 
+import os
+import shutil
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -60,9 +64,10 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
     try:
         if mat_cls is PickleMaterializer:
             PickleMaterializer.warn_or_refuse(type(data), allow_pickle)
-        mat.save(data)
-        visualizations = dict(mat.save_visualizations(data) or {})
-        metadata = dict(mat.extract_metadata(data) or {})
+        with mat._io_scope():
+            mat.save(data)
+            visualizations = dict(mat.save_visualizations(data) or {})
+            metadata = dict(mat.extract_metadata(data) or {})
         layer = "store"
         files = _complete_manifest(store, staging, mat.written)
         content_hash = combine(files)
@@ -140,7 +145,8 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
                                         **{**exc.details, "artifact": label, "uri": uri}) from exc
     mat = mat_cls(uri, store, files=files, allow_pickle=allow_pickle, label=label)
     try:
-        value = mat.load(data_type)
+        with mat._io_scope():
+            value = mat.load(data_type)
         mat._close_reads()
     except (IntegrityError, ZenError):
         raise
@@ -196,3 +202,38 @@ def _missing_files(store: ArtifactStore, uri: str, files: dict[str, list] | None
 def data_present(store: ArtifactStore, uri: str, files: dict[str, list] | None) -> bool:
     """Whether every file of a manifest is in the store with its size (no hashing)."""
     return files is not None and not _missing_files(store, uri, files)
+
+
+def zip_files(store: ArtifactStore, *, uri: str, files: dict[str, list] | None,
+              content_hash: str, label: str, target: str | os.PathLike[str],
+              overwrite: bool = False) -> None:
+    """Write an artifact's stored files, verified, into the zip file ``target``.
+
+    The zip appears whole or not at all (written beside it, then renamed), so a
+    file that fails verification leaves nothing behind; its folders are created.
+    """
+    from zen_core.errors import DownloadExistsError, DownloadPathError
+
+    path = Path(target)
+    if path.suffix != ".zip":
+        raise DownloadPathError(
+            f"cannot save artifact {label} to {str(target)!r}: the files are saved as one zip "
+            f"file, so the path must end with '.zip'. Fix: e.g. {str(path) + '.zip'!r}.",
+            path=str(target))
+    if path.exists() and not overwrite:
+        raise DownloadExistsError(
+            f"cannot save artifact {label} to {str(target)!r}: the file exists. Fix: choose "
+            f"another path, or pass overwrite=True.", path=str(target))
+    check_record(store, uri=uri, files=files, content_hash=content_hash, label=label)
+    reader = Materializer(uri, store, files=files, label=label)  # reads verified files only
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for rel in sorted(files or {}):
+                name = rel or uri.rstrip("/").rsplit("/", 1)[-1]  # a registered single file
+                with reader.open(rel, "rb") as source, archive.open(name, "w") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

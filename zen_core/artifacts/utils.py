@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +52,12 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
     return _announce(client, client._bind(av))
 
 
-def load_artifact(name: str, version: str | int | None = None) -> Any:
-    """The data of ``name`` (latest version unless given)."""
+def load_artifact(name_or_id: str | uuid.UUID, version: str | int | None = None) -> Any:
+    """The data of a version by name (latest unless ``version`` is given) or by id (any
+    spelling, or a unique prefix), as ``Client.get_artifact_version`` finds it."""
     from zen_core.client import Client
 
-    return Client().get_artifact_version(name, version).load()
+    return Client().get_artifact_version(name_or_id, version).load()
 
 
 def register_artifact(folder_or_file_uri: str, name: str, version: str | int | None = None,

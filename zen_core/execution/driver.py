@@ -33,7 +33,15 @@ from zen_core.metadata_stores.base import NewArtifactVersion, ResourceType
 from zen_core.naming import resolve_name, validate_name
 from zen_core.plugins import notify
 from zen_core.progress import track
-from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, new_id
+from zen_core.records import (
+    CACHING_DISABLED,
+    ArtifactVersion,
+    ExecutionStatus,
+    PipelineRun,
+    StepRun,
+    new_id,
+    utc_datetime,
+)
 from zen_core.run_context import RunContext
 from zen_core.signatures import materializer_type
 from zen_core.steps.step_context import StepLog
@@ -107,12 +115,13 @@ class RunDriver:
         self.cache = StepCache(self.store, self.stack.artifact_store, self.registry)
         self.plugins = context.plugin_manager
         self.log = get_logger()
-        now = time.time()
-        stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
+        self.started = time.time()
+        stamp = dt.datetime.fromtimestamp(self.started, dt.UTC).strftime("%Y_%m_%d-%H_%M_%S_%f")
         self._named = run_name is not None  # chosen by the user: never changed
         self.run_record = PipelineRun(
             id=new_id(), name=run_name or f"{pipeline.name}-{stamp}", pipeline_name=pipeline.name,
-            status=ExecutionStatus.RUNNING, created=now, finished=None, params=params, error=None)
+            status=ExecutionStatus.RUNNING, created=self.started, finished=None, params=params,
+            error=None, options=_options(pipeline.enable_cache, pipeline.substitutions))
         self._outputs: dict[tuple[str, str], ArtifactVersion] = {}
         self._step_runs: dict[str, StepRun] = {}
         self._staged: dict[str, tuple[StepResult, list[tuple[OutputPlan, NewArtifactVersion]]]] = {}
@@ -156,7 +165,7 @@ class RunDriver:
         finished = time.time()
         self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
         self.log.info("run.finished", run=self.run_record.name,
-                      duration=f"{finished - self.run_record.created:.3f}s")
+                      duration=f"{finished - self.started:.3f}s")
         from zen_core.client import Client
 
         client = Client._for_context(self.context)
@@ -269,7 +278,7 @@ class RunDriver:
             step_run.cache_miss = self.cache.miss_reason(self.pipeline.name, node.id, parts,
                                                          cache_key)
         else:
-            step_run.cache_miss = "caching disabled"
+            step_run.cache_miss = CACHING_DISABLED
 
         for plan in plans:
             if plan.version is not None and self.store.version_taken(plan.artifact_name,
@@ -332,7 +341,7 @@ class RunDriver:
             self._outputs[(node.id, plan.io_name)] = av
             notify(self.plugins, "zen_after_artifact_saved", artifact_version=av)
         step_run.status = ExecutionStatus.COMPLETED
-        step_run.finished = result.finished
+        step_run.finished = utc_datetime(result.finished)
         notify(self.plugins, "zen_after_step_run", step_run=step_run)
         self.log.info("step.completed", step=node.id,
                       duration=f"{(result.finished - result.started) * 1000:.1f}ms",
@@ -414,6 +423,15 @@ class RunDriver:
         # unclaimed (``-> ClassifierMixin``): the returned value's type chooses at run time,
         # so an SVC goes to zen-sklearn; pickle only when that type is unclaimed too
         return None if mat is None else qualified_name(mat)
+
+
+def _options(enable_cache: bool | None, substitutions: Mapping[str, str]) -> dict[str, Any]:
+    """What a run records of its configuration (``PipelineRun.config``)."""
+    options: dict[str, Any] = {"enable_cache": enable_cache}
+    if substitutions:
+        options["substitutions"] = dict(substitutions)
+    return options
+
 
 def _detached(av: ArtifactVersion) -> ArtifactVersion:
     """A copy without its Client (and so its database connection), for the task."""

@@ -17,11 +17,12 @@ from zen_core.materializers.base import (
     qualified_name,
 )
 
-__all__ = ["ArtifactType", "BuiltInMaterializer", "BytesMaterializer", "ContainerMaterializer",
+__all__ = ["ArtifactType", "BaseMaterializer", "BuiltInMaterializer", "BytesMaterializer", "ContainerMaterializer",
            "Materializer", "MaterializerRegistry", "PathMaterializer", "PickleMaterializer",
            "VisualizationType", "get_registry", "import_object", "qualified_name"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "BaseMaterializer": "zen_core.materializers.base_materializer",
     "BuiltInMaterializer": "zen_core.materializers.builtin",
     "BytesMaterializer": "zen_core.materializers.builtin",
     "ContainerMaterializer": "zen_core.materializers.builtin",
@@ -33,6 +34,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 })
 
 if TYPE_CHECKING:
+    from zen_core.materializers.base_materializer import BaseMaterializer
     from zen_core.materializers.builtin import (
         BuiltInMaterializer,
         BytesMaterializer,

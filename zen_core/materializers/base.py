@@ -11,8 +11,10 @@ and URI.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import enum
 import posixpath
+import re
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,15 +25,25 @@ if TYPE_CHECKING:
 
 
 _helper: concurrent.futures.ThreadPoolExecutor | None = None
+_NO_SCOPE = contextlib.nullcontext()  # reusable: what most materializers' _io_scope returns
 
 
 class ArtifactType(enum.StrEnum):
     DATA = "data"
+    DATA_ANALYSIS = "data_analysis"
     MODEL = "model"
     SCHEMA = "schema"
     STATISTICS = "statistics"
     SERVICE = "service"
     BASE = "base"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ArtifactType | None:
+        """ZenML's spellings (``"ModelArtifact"``) name the same types."""
+        if isinstance(value, str) and value.endswith("Artifact"):
+            words = re.findall(r"[A-Z][a-z]*", value[: -len("Artifact")])
+            return cls.__members__.get("_".join(words).upper())
+        return None
 
 
 class VisualizationType(enum.StrEnum):
@@ -66,7 +78,7 @@ class Materializer:
                  files: dict[str, Any] | None = None, allow_pickle: bool = True,
                  label: str | None = None) -> None:
         self.uri = uri.rstrip("/")
-        self.artifact_store = artifact_store
+        self._store = artifact_store
         self.allow_pickle = allow_pickle
         self._label = label or self.uri
         self._expected = files  # manifest to verify against when loading
@@ -91,6 +103,12 @@ class Materializer:
         """Cheap, JSON-serializable facts about ``data`` (shape, dtype, rows ...)."""
         return {}
 
+    def _io_scope(self) -> contextlib.AbstractContextManager[None]:
+        """Entered around each call of ``save``, ``load``, ``save_visualizations`` and
+        ``extract_metadata``: ZenML-style materializers route ``zen_core.io.fileio`` through
+        themselves in it (:mod:`zen_core.materializers.base_materializer`)."""
+        return _NO_SCOPE
+
     @classmethod
     def claims_type(cls, data_type: type) -> bool:
         """Whether this materializer takes ``data_type`` by its shape (say, any dataclass)
@@ -108,10 +126,15 @@ class Materializer:
     # -- helpers for subclasses ---------------------------------------------
 
     @property
+    def artifact_store(self) -> ArtifactStore:
+        """The artifact store the data lives in (do I/O through ``self.open``/``self.fs``)."""
+        return self._store
+
+    @property
     def fs(self) -> Any:
         """The artifact store's fsspec filesystem, confined: calls that write, move or delete
         anywhere but under ``self.uri`` are refused (reads are not limited)."""
-        return _ConfinedFileSystem(self.artifact_store.fs, self.uri, type(self).__name__)
+        return _ConfinedFileSystem(self._store.fs, self.uri, type(self).__name__)
 
     def path(self, relative_path: str = "") -> str:
         """The URI of ``relative_path`` under ``self.uri``; refuses to leave it."""
@@ -142,9 +165,9 @@ class Materializer:
             def record(size: int, digest: str) -> None:
                 self.written[rel] = [size, digest]
 
-            return HashingWriter(self.artifact_store.open(uri, mode, **kwargs), record)
+            return HashingWriter(self._store.open(uri, mode, **kwargs), record)
         if self._expected is None:  # reading back during save: nothing recorded yet
-            return self.artifact_store.open(uri, mode, **kwargs)
+            return self._store.open(uri, mode, **kwargs)
         expected = self._expected.get(rel)
         if expected is None:
             raise IntegrityError(
@@ -153,7 +176,7 @@ class Materializer:
                 f"record was changed, or the materializer reads a file its save did not write "
                 f"through self.open. Fix: rerun the step that produced it (enable_cache=False).",
                 uri=uri, file=rel)
-        raw = self.artifact_store.open(uri, mode, **kwargs)
+        raw = self._store.open(uri, mode, **kwargs)
         reader = VerifyingReader(raw, expected, self._integrity_failure(uri))
         self._open_files.append(reader)
         return reader
@@ -197,7 +220,7 @@ class Materializer:
     def exists(self, relative_path: str) -> bool:
         if self._expected is not None:
             return relative_path in self._expected
-        return self.artifact_store.exists(self.path(relative_path))
+        return self._store.exists(self.path(relative_path))
 
     def _integrity_failure(self, uri: str) -> Any:
         def fail(expected: tuple[int, str], actual: tuple[int, str]) -> None:

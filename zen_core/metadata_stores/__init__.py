@@ -14,11 +14,16 @@ from typing import TYPE_CHECKING
 
 from zen_core._lazy import lazy_exports
 
-__all__ = ["MIGRATIONS", "ArtifactSummary", "Dialect", "MetadataStore", "NewArtifactVersion",
-           "ResourceType", "RunLease", "SQLMetadataStore", "SQLiteMetadataStore"]
+__all__ = ["ID_KINDS", "MIGRATIONS", "RUN_ORDER_KEYS", "VERSION_ORDER_KEYS", "ArtifactSummary",
+           "Dialect", "MetadataStore", "NewArtifactVersion", "PipelineSummary", "ResourceType",
+           "RunLease", "SQLMetadataStore", "SQLiteMetadataStore"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ArtifactSummary": "zen_core.metadata_stores.base",
+    "ID_KINDS": "zen_core.metadata_stores.base",
+    "RUN_ORDER_KEYS": "zen_core.metadata_stores.base",
+    "VERSION_ORDER_KEYS": "zen_core.metadata_stores.base",
+    "PipelineSummary": "zen_core.metadata_stores.base",
     "MetadataStore": "zen_core.metadata_stores.base",
     "NewArtifactVersion": "zen_core.metadata_stores.base",
     "ResourceType": "zen_core.metadata_stores.base",
@@ -31,9 +36,13 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 
 if TYPE_CHECKING:
     from zen_core.metadata_stores.base import (
+        ID_KINDS,
+        RUN_ORDER_KEYS,
+        VERSION_ORDER_KEYS,
         ArtifactSummary,
         MetadataStore,
         NewArtifactVersion,
+        PipelineSummary,
         ResourceType,
         RunLease,
     )

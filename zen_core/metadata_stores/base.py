@@ -9,6 +9,7 @@ in portable SQL for SQLite (built in) and PostgreSQL (zen-postgres).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,7 +19,7 @@ import attrs
 
 from zen_core.components import Component
 from zen_core.metadata.metadata_types import NO_METADATA
-from zen_core.records import new_id
+from zen_core.records import new_id, utc_datetime
 
 if TYPE_CHECKING:
     from zen_core.artifacts.data import StoredData
@@ -54,6 +55,7 @@ class NewArtifactVersion:
     id: str = attrs.field(factory=new_id)
     run_metadata: Mapping[str, Any] = NO_METADATA
     artifact_type: str | None = None
+    created: float = attrs.field(factory=time.time)  # seconds since the epoch
 
     def preview(self) -> ArtifactVersion:
         """The version as it will be recorded (``version`` is ``""`` until a number is given)."""
@@ -64,7 +66,7 @@ class NewArtifactVersion:
             id=self.id, name=self.name, version=self.version or "", uri=d.uri, type=d.type,
             artifact_type=self.artifact_type or d.artifact_type, materializer=d.materializer,
             materializer_version=d.materializer_version, content_hash=d.content_hash,
-            size=d.size, files=d.files, created=time.time(), tags=list(self.tags),
+            size=d.size, files=d.files, created=self.created, tags=list(self.tags),
             metadata=d.metadata, visualizations=d.visualizations,
             producer_step_run_id=self.producer_step_run_id, run_id=self.run_id,
             origin=self.origin, run_metadata=self.run_metadata)
@@ -89,7 +91,21 @@ class ArtifactSummary:
     name: str
     versions: int
     latest_version: str
-    latest_created: float
+    latest_created: dt.datetime = attrs.field(converter=utc_datetime)
+
+
+@attrs.frozen
+class PipelineSummary:
+    name: str
+    runs: int
+    latest_run_id: str
+
+
+# The kinds of record an id can name (``match_ids``, ``adjacent_ids``), and the keys the
+# list methods sort by (``order_by``); each list also breaks ties by creation order.
+ID_KINDS = ("run", "step_run", "artifact_version")
+RUN_ORDER_KEYS = ("created", "finished", "name", "pipeline_name", "status")
+VERSION_ORDER_KEYS = ("created", "name", "size")
 
 
 class MetadataStore(Component):
@@ -138,19 +154,25 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def get_run(self, id_or_name: str) -> PipelineRun | None:
-        """The run with this id, else this name, else a unique id prefix of at least six
-        characters (like git); ``None`` when none matches (the Client then explains)."""
+        """The run with this id (32 hex digits), else with this name; ``None`` when none
+        has it (the Client then tries it as an id prefix with :meth:`match_ids`)."""
         raise NotImplementedError
 
     def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
-                  limit: int | None = None, offset: int = 0,
-                  tags: Sequence[str] = ()) -> list[PipelineRun]:
+                  limit: int | None = None, offset: int = 0, order_by: str = "created",
+                  descending: bool = True, tags: Sequence[str] = ()) -> list[PipelineRun]:
         """Runs newest first, optionally of one pipeline, in one status and/or carrying
         every tag of ``tags``.
 
-        ``offset`` skips that many of them, ``limit`` (``None``: no limit) caps the
-        page; ``zen run list`` and the dashboard page with these.
+        ``order_by`` (one of ``RUN_ORDER_KEYS``) and ``descending`` choose another order,
+        ties broken by creation order in the same direction. ``offset`` skips that many
+        of them, ``limit`` (``None``: no limit) caps the page; ``Client.list_pipeline_runs``,
+        ``zen run list`` and the dashboard page with these.
         """
+        raise NotImplementedError
+
+    def list_pipelines(self) -> list[PipelineSummary]:
+        """One summary per pipeline name that has runs (run count, newest run), by name."""
         raise NotImplementedError
 
     def count_runs(self, *, pipeline_name: str | None = None,
@@ -265,11 +287,19 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
-                               offset: int = 0, tags: Sequence[str] = ()
+                               offset: int = 0, order_by: str = "created",
+                               descending: bool = False, tags: Sequence[str] = ()
                                ) -> list[ArtifactVersion]:
-        """Versions of ``name`` (of every name when ``None``) in creation order, only those
+        """Versions of ``name`` (of every name when ``None``) in creation order, or ordered
+        by ``order_by`` (one of ``VERSION_ORDER_KEYS``) as in :meth:`list_runs`, only those
         carrying every tag of ``tags`` when given; ``offset`` and ``limit`` page through
-        them as in :meth:`list_runs`."""
+        them as there."""
+        raise NotImplementedError
+
+    def count_artifact_versions(self, name: str | None = None, *,
+                                tags: Sequence[str] = ()) -> int:
+        """How many versions ``list_artifact_versions(name, tags=tags)`` would return
+        unpaged."""
         raise NotImplementedError
 
     def list_artifacts(self) -> list[ArtifactSummary]:
@@ -283,6 +313,20 @@ class MetadataStore(Component):
 
     def consumers(self, av_id: str) -> list[StepRun]:
         """The step runs that took this version as an input, in the order recorded."""
+        raise NotImplementedError
+
+    # -- ids ---------------------------------------------------------------------
+
+    def match_ids(self, kind: str, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of records of ``kind`` (one of ``ID_KINDS``) that start with ``prefix``
+        (lower-case hex digits), in id order, at most ``limit``: how the Client resolves an
+        id prefix, and lists the matches of an ambiguous one."""
+        raise NotImplementedError
+
+    def adjacent_ids(self, kind: str, record_id: str) -> tuple[str | None, str | None]:
+        """The ids of ``kind`` just before and just after ``record_id`` in id order
+        (``None`` past either end): how the CLI finds the shortest prefix that names
+        one record."""
         raise NotImplementedError
 
     # -- pruning ---------------------------------------------------------------

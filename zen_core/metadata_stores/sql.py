@@ -24,14 +24,16 @@ import attrs
 from zen_core.errors import ArtifactVersionExistsError, MetadataStoreError, RunNameTakenError
 from zen_core.metadata.metadata_types import from_json, merge_entries, to_json
 from zen_core.metadata_stores.base import (
+    ID_KINDS,
     ArtifactSummary,
     MetadataStore,
     NewArtifactVersion,
+    PipelineSummary,
     ResourceType,
     RunLease,
 )
 from zen_core.naming import is_number, validate_version
-from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun
+from zen_core.records import ArtifactVersion, ExecutionStatus, PipelineRun, StepRun, timestamp
 
 
 @attrs.frozen
@@ -106,6 +108,9 @@ MIGRATIONS: list[list[str | Callable[[Any], None]]] = [
         # artifact_versions.tags stays (dropping a column needs SQLite >= 3.35), always '[]'
         _move_artifact_tags,
     ],
+    [  # 4: what runs were configured with (PipelineRun.config)
+        "ALTER TABLE pipeline_runs ADD COLUMN config TEXT",
+    ],
 ]
 
 _AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, materializer_version, "
@@ -113,8 +118,13 @@ _AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, mat
             "producer_step_run_id, run_id, origin")
 _SR_COLS = ("seq, id, run_id, invocation_id, step_name, pipeline_name, status, params, cache_key, "
             "cache_miss, started, finished, error, original_step_run_id")
-_RUN_COLS = "seq, id, name, pipeline_name, status, created, finished, params, error"
+_RUN_COLS = "seq, id, name, pipeline_name, status, created, finished, params, error, config"
 _SUCCESS = (ExecutionStatus.COMPLETED.value, ExecutionStatus.CACHED.value)
+_ID_TABLES = dict(zip(ID_KINDS, ("pipeline_runs", "step_runs", "artifact_versions")))
+# sort keys -> columns ("created" is the insertion sequence: monotonic, never tied)
+_RUN_ORDER = {"created": "seq", "finished": "finished", "name": "name",
+              "pipeline_name": "pipeline_name", "status": "status"}
+_VERSION_ORDER = {"created": "seq", "name": "name", "size": "size"}
 
 
 class SQLMetadataStore(MetadataStore):
@@ -303,10 +313,11 @@ class SQLMetadataStore(MetadataStore):
                 cur.execute(
                     "INSERT INTO pipeline_runs (id, name, pipeline_name, status, created, "
                     "finished, params, error, owner_host, owner_pid, owner_started, "
-                    "lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run.id, run.name, run.pipeline_name, str(run.status), run.created,
-                     run.finished, _dumps(run.params), run.error, lease.host, lease.pid,
-                     lease.started, lease.expires),
+                    "lease_expires, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run.id, run.name, run.pipeline_name, str(run.status),
+                     timestamp(run.created), timestamp(run.finished), _dumps(run.params),
+                     run.error, lease.host, lease.pid, lease.started, lease.expires,
+                     _dumps(run.options)),
                 )
         except Exception as exc:
             if self._is_unique_violation(exc):  # the id is random: it is the name
@@ -371,12 +382,14 @@ class SQLMetadataStore(MetadataStore):
             if row is None:
                 cur.execute(f"SELECT {_RUN_COLS} FROM pipeline_runs WHERE name = ?", (id_or_name,))
                 row = cur.fetchone()
-            if row is None and len(id_or_name) >= 6:  # unique id prefix, like git
-                cur.execute(f"SELECT {_RUN_COLS} FROM pipeline_runs WHERE id LIKE ? LIMIT 2",
-                            (id_or_name + "%",))
-                rows = cur.fetchall()
-                row = rows[0] if len(rows) == 1 else None
         return _run(row) if row else None
+
+    def _version_filter(self, name: str | None, tags: Sequence[str]) -> tuple[str, list]:
+        clauses, args = _tag_clauses(ResourceType.ARTIFACT_VERSION, "artifact_versions.id", tags)
+        if name is not None:
+            clauses.append("name = ?")
+            args.append(name)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def _run_filter(self, pipeline_name: str | None, status: str | None,
                     tags: Sequence[str]) -> tuple[str, list]:
@@ -390,14 +403,23 @@ class SQLMetadataStore(MetadataStore):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def list_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
-                  limit: int | None = None, offset: int = 0,
-                  tags: Sequence[str] = ()) -> list[PipelineRun]:
+                  limit: int | None = None, offset: int = 0, order_by: str = "created",
+                  descending: bool = True, tags: Sequence[str] = ()) -> list[PipelineRun]:
         where, args = self._run_filter(pipeline_name, status, tags)
-        query = f"SELECT {_RUN_COLS} FROM pipeline_runs{where} ORDER BY seq DESC"
-        query, args = _page(query, args, limit, offset)
+        order = _order(_RUN_ORDER, order_by, descending)
+        query, args = _page(f"SELECT {_RUN_COLS} FROM pipeline_runs{where} ORDER BY {order}",
+                            args, limit, offset)
         with self._read() as cur:
             cur.execute(query, args)
             return [_run(r) for r in cur.fetchall()]
+
+    def list_pipelines(self) -> list[PipelineSummary]:
+        with self._read() as cur:
+            cur.execute(
+                "SELECT g.pipeline_name, g.n, r.id FROM (SELECT pipeline_name, COUNT(*) AS n, "
+                "MAX(seq) AS last FROM pipeline_runs GROUP BY pipeline_name) g "
+                "JOIN pipeline_runs r ON r.seq = g.last ORDER BY g.pipeline_name")
+            return [PipelineSummary(r[0], int(r[1]), r[2]) for r in cur.fetchall()]
 
     def count_runs(self, *, pipeline_name: str | None = None, status: str | None = None,
                    tags: Sequence[str] = ()) -> int:
@@ -428,7 +450,7 @@ class SQLMetadataStore(MetadataStore):
             "original_step_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (s.id, s.run_id, s.name, s.step_name, s.pipeline_name, str(s.status), _dumps(s.params),
              s.cache_key, _dumps(cache_parts) if cache_parts is not None else None, s.cache_miss,
-             s.started, s.finished, s.error, s.original_step_run_id),
+             timestamp(s.started), timestamp(s.finished), s.error, s.original_step_run_id),
         )
 
     def _link(self, cur: Any, step_run_id: str, direction: str, links: Mapping[str, str]) -> None:
@@ -554,8 +576,8 @@ class SQLMetadataStore(MetadataStore):
                 "metadata, visualizations, producer_step_run_id, run_id, origin) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                 (av.id, av.name, av.version, av.uri, av.type, av.artifact_type, av.materializer,
-                 av.materializer_version, av.content_hash, av.size, _dumps(av.files), av.created,
-                 "[]", _dumps(av.metadata), _dumps(av.visualizations),
+                 av.materializer_version, av.content_hash, av.size, _dumps(av.files),
+                 new.created, "[]", _dumps(av.metadata), _dumps(av.visualizations),
                  av.producer_step_run_id, av.run_id, av.origin),
             )
         except Exception as exc:
@@ -605,18 +627,23 @@ class SQLMetadataStore(MetadataStore):
         return _artifact(row) if row else None
 
     def list_artifact_versions(self, name: str | None = None, *, limit: int | None = None,
-                               offset: int = 0, tags: Sequence[str] = ()
+                               offset: int = 0, order_by: str = "created",
+                               descending: bool = False, tags: Sequence[str] = ()
                                ) -> list[ArtifactVersion]:
-        clauses, args = _tag_clauses(ResourceType.ARTIFACT_VERSION, "artifact_versions.id", tags)
-        if name is not None:
-            clauses.append("name = ?")
-            args.append(name)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        query, args = _page(f"SELECT {_AV_COLS} FROM artifact_versions{where} ORDER BY seq",
+        where, args = self._version_filter(name, tags)
+        order = _order(_VERSION_ORDER, order_by, descending)
+        query, args = _page(f"SELECT {_AV_COLS} FROM artifact_versions{where} ORDER BY {order}",
                             args, limit, offset)
         with self._read() as cur:
             cur.execute(query, args)
             return [_artifact(r) for r in cur.fetchall()]
+
+    def count_artifact_versions(self, name: str | None = None, *,
+                                tags: Sequence[str] = ()) -> int:
+        where, args = self._version_filter(name, tags)
+        with self._read() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM artifact_versions{where}", args)
+            return int(cur.fetchone()[0])
 
     def list_artifacts(self) -> list[ArtifactSummary]:
         with self._read() as cur:
@@ -643,6 +670,23 @@ class SQLMetadataStore(MetadataStore):
                 (av_id,),
             )
             return [_step_run(r) for r in cur.fetchall()]
+
+    # -- ids -----------------------------------------------------------------------
+
+    def match_ids(self, kind: str, prefix: str, limit: int = 10) -> list[str]:
+        # a range, not LIKE, so the id index serves it: hex digits all sort before "g"
+        with self._read() as cur:
+            cur.execute(f"SELECT id FROM {_id_table(kind)} WHERE id >= ? AND id < ? "
+                        f"ORDER BY id LIMIT {int(limit)}", (prefix, prefix + "g"))
+            return [r[0] for r in cur.fetchall()]
+
+    def adjacent_ids(self, kind: str, record_id: str) -> tuple[str | None, str | None]:
+        table = _id_table(kind)
+        with self._read() as cur:
+            cur.execute(f"SELECT MAX(id) FROM {table} WHERE id < ?", (record_id,))
+            before = cur.fetchone()[0]
+            cur.execute(f"SELECT MIN(id) FROM {table} WHERE id > ?", (record_id,))
+            return before, cur.fetchone()[0]
 
     # -- pruning -----------------------------------------------------------------
 
@@ -808,6 +852,23 @@ def _tag_clauses(resource_type: str, id_column: str, tags: Sequence[str]
     clauses = [f"EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = ? AND "
                f"t.resource_id = {id_column} AND t.tag = ?)" for _ in tags]
     return clauses, [arg for tag in tags for arg in (str(resource_type), tag)]
+def _id_table(kind: str) -> str:
+    if kind not in _ID_TABLES:
+        raise ValueError(f"unknown id kind {kind!r}; one of {', '.join(ID_KINDS)}")
+    return _ID_TABLES[kind]
+
+
+
+
+def _order(columns: Mapping[str, str], key: str, descending: bool) -> str:
+    """An ORDER BY clause for a sort key; ties by insertion, NULLs last on every database."""
+    if key not in columns:
+        raise ValueError(f"cannot order by {key!r}; one of {', '.join(columns)}")
+    way = "DESC" if descending else "ASC"
+    column = columns[key]
+    if column == "seq":
+        return f"seq {way}"
+    return f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {way}, seq {way}"
 
 
 def _page(query: str, args: list[Any], limit: int | None, offset: int) -> tuple[str, list[Any]]:
@@ -841,7 +902,8 @@ def _loads(text: Any, fallback: Any, table: str, column: str, row_id: str) -> An
 def _run(r: Sequence[Any]) -> PipelineRun:
     return PipelineRun(seq=r[0], id=r[1], name=r[2], pipeline_name=r[3], status=r[4],
                        created=r[5], finished=r[6],
-                       params=_loads(r[7], {}, "pipeline_runs", "params", r[1]), error=r[8])
+                       params=_loads(r[7], {}, "pipeline_runs", "params", r[1]), error=r[8],
+                       options=_options(r[9], "pipeline_runs", r[1]))
 
 
 def _step_run(r: Sequence[Any]) -> StepRun:
@@ -849,6 +911,11 @@ def _step_run(r: Sequence[Any]) -> StepRun:
                    status=r[6], params=_loads(r[7], {}, "step_runs", "params", r[1]),
                    cache_key=r[8], cache_miss=r[9], started=r[10], finished=r[11], error=r[12],
                    original_step_run_id=r[13])
+
+
+def _options(text: Any, table: str, row_id: str) -> dict[str, Any]:
+    """The ``config`` column: ``NULL`` in rows written before it existed."""
+    return {} if text is None else _loads(text, {}, table, "config", row_id)
 
 
 def _artifact(r: Sequence[Any]) -> ArtifactVersion:

@@ -371,6 +371,70 @@ class MetadataStoreContract(RunLeaseContract, RunMetadataContract):
         assert [(v.name, v.version) for v in everything][-2:] == [("pg", "4"), ("other", "1")]
         assert metadata_store.list_artifact_versions(limit=1, offset=4) == everything[4:]
 
+    def test_runs_sort_by_other_keys_with_ties_in_creation_order(
+            self, metadata_store: MetadataStore) -> None:
+        runs = [attrs.evolve(_run("sorted"), name=name) for name in ("b-run", "a-run", "c-run")]
+        for run in runs:
+            metadata_store.create_run(run)
+        metadata_store.finish_run(runs[2].id, ExecutionStatus.COMPLETED, time.time())
+        by_name = metadata_store.list_runs(order_by="name", descending=False)
+        assert [r.name for r in by_name] == ["a-run", "b-run", "c-run"]
+        assert [r.name for r in metadata_store.list_runs(order_by="name", limit=1)] == ["c-run"]
+        oldest = metadata_store.list_runs(descending=False)
+        assert [r.id for r in oldest] == [r.id for r in runs]
+        by_status = metadata_store.list_runs(order_by="status", descending=False)
+        assert [r.id for r in by_status] == [runs[2].id, runs[0].id, runs[1].id]
+        finished = metadata_store.list_runs(order_by="finished")  # unfinished ones last
+        assert finished[0].id == runs[2].id
+        assert [p.name for p in metadata_store.list_pipelines()] == ["sorted"]
+        assert metadata_store.list_pipelines()[0].runs == 3
+        assert metadata_store.list_pipelines()[0].latest_run_id == runs[2].id
+
+    def test_versions_sort_and_count(self, metadata_store: MetadataStore) -> None:
+        for name, size in (("x", 3), ("y", 1), ("x", 2)):
+            data = attrs.evolve(stored_data(f"{name}{size}"), size=size)
+            metadata_store.create_artifact_version(NewArtifactVersion(name, data))
+        assert metadata_store.count_artifact_versions() == 3
+        assert metadata_store.count_artifact_versions("x") == 2
+        assert metadata_store.count_artifact_versions("none") == 0
+        newest = metadata_store.list_artifact_versions(descending=True)
+        assert [(v.name, v.version) for v in newest] == [("x", "2"), ("y", "1"), ("x", "1")]
+        by_size = metadata_store.list_artifact_versions(order_by="size", limit=2)
+        assert [v.size for v in by_size] == [1, 2]
+        by_name = metadata_store.list_artifact_versions(order_by="name", descending=True)
+        assert [(v.name, v.version) for v in by_name] == [("y", "1"), ("x", "2"), ("x", "1")]
+
+    def test_ids_by_prefix_and_neighbours(self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        metadata_store.create_run(run)
+        ids = sorted(["0" * 31 + "1", "0" * 30 + "11", "0" * 30 + "20", "f" * 32])
+        steps = [attrs.evolve(_step(run, key=None), id=i) for i in ids]
+        for step in steps:
+            metadata_store.create_step_run(step, {})
+        assert metadata_store.match_ids("step_run", "0" * 30) == ids[:3]
+        assert metadata_store.match_ids("step_run", "0" * 30, limit=2) == ids[:2]
+        assert metadata_store.match_ids("step_run", "0" * 30 + "2") == [ids[2]]
+        assert metadata_store.match_ids("step_run", "e") == []
+        assert metadata_store.match_ids("run", run.id[:8]) == [run.id]
+        assert metadata_store.adjacent_ids("step_run", ids[1]) == (ids[0], ids[2])
+        assert metadata_store.adjacent_ids("step_run", ids[0]) == (None, ids[1])
+        assert metadata_store.adjacent_ids("step_run", ids[3]) == (ids[2], None)
+        av = metadata_store.create_artifact_version(NewArtifactVersion("ids", stored_data()))
+        assert metadata_store.match_ids("artifact_version", av.id[:-1]) == [av.id]
+        assert metadata_store.adjacent_ids("artifact_version", av.id) == (None, None)
+
+    def test_configuration_and_times_round_trip(self, metadata_store: MetadataStore) -> None:
+        run = attrs.evolve(_run(), options={"enable_cache": False,
+                                            "substitutions": {"stage": "test"}})
+        metadata_store.create_run(run)
+        step = _step(run)
+        metadata_store.create_step_run(step, {})
+        found = metadata_store.get_run(run.id)
+        assert found.options == run.options and found.created == run.created
+        assert metadata_store.get_step_run(step.id).started == step.started
+        av = metadata_store.create_artifact_version(NewArtifactVersion("t", stored_data()))
+        assert metadata_store.get_artifact_version_by_id(av.id).created == av.created
+
     def test_cache_candidates_are_successful_runs_newest_first_up_to_limit(
             self, metadata_store: MetadataStore) -> None:
         run = _run()

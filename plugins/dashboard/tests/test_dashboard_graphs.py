@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import types
@@ -218,7 +219,8 @@ def test_a_long_history_charts_its_latest_versions_unless_asked_for_all(http, mo
 def test_run_metadata_numbers_are_charted_when_versions_carry_them():
     versions = [types.SimpleNamespace(metadata={"value": i}, run_metadata={"loss": 1 / (i + 1),
                                                                           "note": "text"},
-                                      version=str(i + 1), id=f"{i:032x}", created=float(i))
+                                      version=str(i + 1), id=f"{i:032x}",
+                                      created=dt.datetime(2025, 1, i + 1))
                 for i in range(4)]
     versions[2].run_metadata = {}  # a version without logged metadata has no loss point
     found = charts.series(versions)

@@ -61,6 +61,24 @@ def test_runs_api_filters_by_pipeline_and_status(http, dataset):
     assert cached["steps"] == 2 and cached["cached_steps"] == 2 and cached["duration"] >= 0
 
 
+def test_runs_show_their_shortest_unique_id_prefix_which_addresses_them(http, dataset):
+    items = http.get("/api/runs").json()["items"]
+    page = http.get("/runs").text
+    for item in items:
+        short = item["short_id"]
+        assert item["id"].startswith(short) and 8 <= len(short) < 32
+        assert f'<code title="{item["id"]}">{short}</code>' in page
+        assert http.get(f"/api/runs/{short}").json()["run"]["id"] == item["id"]
+    shared = min(len(i["short_id"]) for i in items) - 1
+    ambiguous = http.get(f"/api/runs/{items[0]['id'][:4]}")
+    assert shared >= 4 and ambiguous.status_code == 400
+    assert "runs have an id starting with" in ambiguous.json()["error"]
+    version = flowers(dataset)
+    assert http.get(f"/api/artifact-versions/{version.id[:20]}").json()["version"]["id"] == \
+        version.id
+    assert http.get(f"/artifact-versions/{version.name}").status_code == 404  # ids only
+
+
 def test_runs_are_paginated(http, dataset):
     first = http.get("/api/runs", params={"per_page": 2}).json()
     second = http.get("/api/runs", params={"per_page": 2, "page": 2}).json()
@@ -123,7 +141,7 @@ def test_failed_run_shows_failed_step(http, dataset):
 def test_unknown_run_is_a_404_with_a_fix(http):
     r = http.get("/runs/no-such-run")
     assert r.status_code == 404
-    assert "no pipeline run with id or name &#39;no-such-run&#39;" in r.text and "Fix:" in r.text
+    assert "no pipeline run with id, name or id prefix &#39;no-such-run&#39;" in r.text and "Fix:" in r.text
     api = http.get("/api/runs/no-such-run")
     assert api.status_code == 404 and "no-such-run" in api.json()["error"]
 

@@ -8,6 +8,7 @@ mapping (logged metadata): each key is its own series, in version order.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -55,7 +56,8 @@ def series(versions: Iterable[ArtifactVersion]) -> dict[str, list[dict[str, Any]
     for av in versions:
         for key, x in values(av).items():
             out.setdefault(key, []).append({"y": x, "version": av.version, "id": av.id,
-                                            "created": av.created})
+                                            "created": av.created.replace(
+                                                tzinfo=dt.UTC).timestamp()})
     return out
 
 

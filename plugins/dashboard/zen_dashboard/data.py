@@ -13,7 +13,7 @@ from collections import deque
 from typing import Any
 from urllib.parse import quote
 
-from zen_core.errors import ArtifactNotFoundError, RunNotFoundError, ZenError
+from zen_core.errors import AmbiguousIdError, ArtifactNotFoundError, RunNotFoundError, ZenError
 from zen_core.models import ArtifactVersion, PipelineRun, StepRun
 from zen_dashboard import charts, graphs
 from zen_dashboard.formatting import number
@@ -81,8 +81,18 @@ def _pages(total: int, page: int, per_page: int) -> dict[str, Any]:
 # -- records as dicts -------------------------------------------------------------------
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
+def _utc(when: dt.datetime | None) -> dt.datetime | None:
+    """A record's time (naive UTC) made explicit."""
+    return None if when is None else when.replace(tzinfo=dt.UTC)
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    return None if when is None else _utc(when).isoformat()
+
+
+def _epoch(when: dt.datetime | None) -> float | None:
+    """Seconds since the epoch: what ``/api`` has always given for times."""
+    return None if when is None else _utc(when).timestamp()
 
 
 def run_url(run_id: str) -> str:
@@ -103,17 +113,18 @@ def artifact_url(name: str) -> str:
 
 def run_dict(run: PipelineRun) -> dict[str, Any]:
     return {"id": run.id, "name": run.name, "pipeline_name": run.pipeline_name,
-            "status": str(run.status), "created": run.created, "created_iso": _iso(run.created),
-            "finished": run.finished, "duration": run.duration, "params": run.params,
-            "error": run.error, "tags": run.tags, "run_metadata": run.run_metadata,
-            "url": run_url(run.id)}
+            "status": str(run.status), "created": _epoch(run.created),
+            "created_iso": _iso(run.created), "finished": _epoch(run.finished),
+            "duration": run.duration, "params": run.params, "error": run.error,
+            "tags": run.tags, "run_metadata": run.run_metadata, "url": run_url(run.id)}
 
 
 def step_dict(step: StepRun) -> dict[str, Any]:
     return {"id": step.id, "name": step.name, "step_name": step.step_name,
             "pipeline_name": step.pipeline_name, "run_id": step.run_id,
             "status": str(step.status), "params": step.params, "cache_key": step.cache_key,
-            "cache_miss": step.cache_miss, "started": step.started, "finished": step.finished,
+            "cache_miss": step.cache_miss, "started": _epoch(step.started),
+            "finished": _epoch(step.finished),
             "started_iso": _iso(step.started), "duration": step.duration, "error": step.error,
             "original_step_run_id": step.original_step_run_id,
             "original_url": step_url(step.original_step_run_id)
@@ -123,7 +134,8 @@ def step_dict(step: StepRun) -> dict[str, Any]:
 
 def version_brief(av: ArtifactVersion) -> dict[str, Any]:
     return {"id": av.id, "name": av.name, "version": av.version, "type": av.type,
-            "artifact_type": av.artifact_type, "created": av.created, "url": version_url(av.id),
+            "artifact_type": av.artifact_type, "created": _epoch(av.created),
+            "url": version_url(av.id),
             "artifact_url": artifact_url(av.name)}
 
 
@@ -148,20 +160,18 @@ def visualizations(av: ArtifactVersion) -> list[tuple[str, str]]:
 
 def runs_page(client: Any, *, pipeline: str | None, status: str | None, page: int,
               per_page: int, tag: str | None = None) -> dict[str, Any]:
-    store = client.active_stack.metadata_store
-    tags = [tag] if tag else []
-    total = store.count_runs(pipeline_name=pipeline, status=status, tags=tags)
-    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, limit=per_page,
-                                     offset=(page - 1) * per_page, tags=tags)
+    runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, size=per_page,
+                                     page=page, tags=[tag] if tag else None)
+    short = client.shortest_prefixes("run", [r.id for r in runs])
     items = []
     for run in runs:
         steps = list(run.steps.values())
-        items.append({**run_dict(run), "steps": len(steps),
+        items.append({**run_dict(run), "short_id": short[run.id], "steps": len(steps),
                       "cached_steps": sum(s.status == "cached" for s in steps),
                       "failed_steps": sum(s.status == "failed" for s in steps)})
     return {"items": items, "filters": {"pipeline": pipeline or "", "status": status or "",
                                         "tag": tag or ""},
-            **_pages(total, page, per_page)}
+            **_pages(runs.total, page, per_page)}
 
 
 def get_run(client: Any, run_id: str) -> PipelineRun:
@@ -169,6 +179,8 @@ def get_run(client: Any, run_id: str) -> PipelineRun:
         return client.get_pipeline_run(run_id)
     except RunNotFoundError as exc:
         raise NotFound(str(exc), id=run_id) from exc
+    except AmbiguousIdError as exc:
+        raise BadRequest(str(exc), id=run_id) from exc
 
 
 def run_detail(client: Any, run_id: str, *, step: str | None = None, page: int = 1,
@@ -196,6 +208,8 @@ def run_detail(client: Any, run_id: str, *, step: str | None = None, page: int =
 def step_detail(client: Any, step_id: str) -> dict[str, Any]:
     try:
         step = client.get_step_run(step_id)
+    except AmbiguousIdError as exc:
+        raise BadRequest(str(exc), id=step_id) from exc
     except RunNotFoundError as exc:
         raise NotFound(f"no step run with id {step_id!r}. Fix: open a run and follow the link "
                        f"to one of its steps (step run ids are 32 hex characters).",
@@ -213,7 +227,8 @@ def artifacts_page(client: Any, *, q: str | None, page: int, per_page: int) -> d
         summaries = [s for s in summaries if needle in s.name.lower()]
     start = (page - 1) * per_page
     items = [{"name": s.name, "versions": s.versions, "latest_version": s.latest_version,
-              "latest_created": s.latest_created, "latest_created_iso": _iso(s.latest_created),
+              "latest_created": _epoch(s.latest_created),
+              "latest_created_iso": _iso(s.latest_created),
               "url": artifact_url(s.name)} for s in summaries[start:start + per_page]]
     return {"items": items, "filters": {"q": q or ""}, **_pages(len(summaries), page, per_page)}
 
@@ -227,26 +242,20 @@ def artifact_page(client: Any, name: str, *, page: int, per_page: int,
     if latest is None:
         raise NotFound(f"no artifact named {name!r}. Fix: search the artifacts page "
                        f"(/artifacts?q=...) or list them with `zen artifact list`.", name=name)
-    total = next((s.versions for s in client.list_artifacts() if s.name == name), 0)
-    if tag:
-        tagged = client.list_artifact_versions(name, tags=[tag])
-        start = (page - 1) * per_page
-        rows = tagged[::-1][start:start + per_page][::-1]
-    else:
-        end = total - (page - 1) * per_page  # versions are stored oldest first: read backwards
-        rows = client.list_artifact_versions(name, limit=max(min(end, per_page), 0),
-                                             offset=max(end - per_page, 0))
+    rows = client.list_artifact_versions(name, sort_by="desc:created", size=per_page, page=page,
+                                         tags=[tag] if tag else None)
+    total = rows.total
     charted, drawn = 0, []
     if charts.values(latest):  # the name holds a number: chart it
         charted = total if chart_all else min(total, CHART_VERSIONS)
-        drawn = charts.charts(client.list_artifact_versions(name, limit=charted,
-                                                            offset=total - charted))
+        drawn = charts.charts(list(reversed(client.list_artifact_versions(
+            name, sort_by="desc:created", size=charted))))
     return {"name": name, "url": artifact_url(name), "charts": drawn, "charted": charted,
             "items": [{**version_brief(av), "tags": av.tags, "size": av.size,
                        "created_iso": _iso(av.created), "origin": av.origin,
                        "values": charts.values(av)}
-                      for av in reversed(rows)], "tag": tag or "",
-            **_pages(len(tagged) if tag else total, page, per_page)}
+                      for av in rows], "tag": tag or "",
+            **_pages(total, page, per_page)}
 
 
 def compare(client: Any, run_ids: list[str]) -> dict[str, Any]:
@@ -327,13 +336,17 @@ def _run_numbers(run: PipelineRun) -> dict[str, float]:
 
 
 def get_version(client: Any, av_id: str) -> ArtifactVersion:
+    """A version by id or unique id prefix (never by name: this is its address)."""
     av = None
-    if re.fullmatch(r"[0-9a-f]{32}", av_id):
+    digits = av_id.replace("-", "").lower()
+    if re.fullmatch(r"[0-9a-f]{1,32}", digits):
         try:
             av = client.get_artifact_version(av_id)
+        except AmbiguousIdError as exc:
+            raise BadRequest(str(exc), id=av_id) from exc
         except ArtifactNotFoundError:
             av = None
-    if av is None or av.id != av_id:
+    if av is None or not av.id.startswith(digits):
         raise NotFound(f"no artifact version with id {av_id!r}. Fix: find it from the artifacts "
                        f"page (/artifacts) or `zen artifact show NAME:VERSION`.", id=av_id)
     return av

@@ -8,10 +8,13 @@ import math
 from typing import Any
 
 
-def when(ts: float | None) -> str:
-    if ts is None:
+def when(value: dt.datetime | float | None) -> str:
+    """A record's time (naive UTC ``datetime``) or seconds since the epoch, in local time."""
+    if value is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=dt.UTC).timestamp()
+    return dt.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def duration(seconds: float | None) -> str:

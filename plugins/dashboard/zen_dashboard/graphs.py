@@ -32,7 +32,7 @@ _drawn: OrderedDict[tuple[str, float], dict[str, Any]] = OrderedDict()
 def run_graph(run: PipelineRun, steps: list[StepRun]) -> dict[str, Any]:
     """``{"graph", "level", "note"}`` for ``run``: level ``full``, ``steps``, ``clusters``
     or ``none`` (too large even clustered: ``note`` says so)."""
-    key = (run.id, run.finished or 0.0)
+    key = (run.id, run.finished.timestamp() if run.finished else 0.0)
     finished = run.status != "running" and run.finished is not None
     if finished and key in _drawn:
         _drawn.move_to_end(key)
