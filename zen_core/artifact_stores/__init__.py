@@ -25,7 +25,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "ObjectStoreArtifactStore": "zen_core.artifact_stores.object_store",
     "call_quietly": "zen_core.artifact_stores.object_store",
     "check_uri": "zen_core.artifact_stores.object_store",
-    "positive": "zen_core.artifact_stores.object_store",
+    "positive": "zen_core.config",
 })
 
 if TYPE_CHECKING:
@@ -36,5 +36,5 @@ if TYPE_CHECKING:
         ObjectStoreArtifactStore,
         call_quietly,
         check_uri,
-        positive,
     )
+    from zen_core.config import positive

@@ -14,12 +14,13 @@ from typing import Any
 import attrs
 
 from zen_core.artifact_stores.base import ArtifactStore
+from zen_core.config import ConfigPath
 from zen_core.plugins import hookimpl
 
 
 @attrs.frozen
 class LocalArtifactStoreConfig:
-    path: str
+    path: ConfigPath
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -27,6 +28,7 @@ class LocalArtifactStore(ArtifactStore):
 
     FLAVOR = "local"
     Config = LocalArtifactStoreConfig
+    URL_SCHEMES = ("", "file")
 
     def __init__(self, config: LocalArtifactStoreConfig) -> None:
         super().__init__(config)

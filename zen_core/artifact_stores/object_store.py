@@ -51,12 +51,6 @@ def check_uri(protocols: tuple[str, ...], service: str, example: str) -> Callabl
     return check
 
 
-def positive(instance: Any, attribute: Any, value: float) -> None:
-    """An attrs validator: the value must be greater than 0."""
-    if value <= 0:
-        raise ValueError(f"{attribute.name} = {value!r} must be greater than 0")
-
-
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
@@ -86,6 +80,11 @@ class ObjectStoreArtifactStore(ArtifactStore):
 
     PROTOCOL: ClassVar[str]  # canonical protocol of URIs we return, e.g. "s3"
     ALIASES: ClassVar[tuple[str, ...]]  # protocols accepted in config and URIs
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "ALIASES" in cls.__dict__ and "URL_SCHEMES" not in cls.__dict__:
+            cls.URL_SCHEMES = tuple(cls.ALIASES)  # what the stack's path may start with
     SERVICE: ClassVar[str]  # "S3", "GCS": for messages
     CREDENTIALS_FIX: ClassVar[str]  # how to give credentials, for messages
 

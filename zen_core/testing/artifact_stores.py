@@ -32,6 +32,7 @@ class MemoryArtifactStore(ArtifactStore):
 
     FLAVOR = "memory"
     Config = MemoryArtifactStoreConfig
+    URL_SCHEMES = ("memory",)
     PROCESS_LOCAL = True  # other processes cannot see this memory
 
     def _make_fs(self) -> Any:

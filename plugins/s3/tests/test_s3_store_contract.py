@@ -13,7 +13,8 @@ class TestS3ArtifactStore(ObjectStoreContract):
     secrets = {"key": "zen-test-key", "secret": "zen-test-secret-value"}  # conftest's
     config_errors = [
         ({"path": "my-bucket/zen"}, "my-bucket/zen' is not an S3 URI"),
-        ({"path": "gs://bucket/zen"}, "is not an S3 URI. Fix: write s3://BUCKET"),
+        ({"path": "gs://bucket/zen"}, "is a gs:// URL, which flavor 's3' cannot use (it takes "
+                                      "s3:// URLs or s3a:// URLs). Fix: use flavor = \"gcs\""),
         ({"block_size": 1024}, "block_size = 1024 is below S3's minimum"),
         ({"retries": 0}, "retries = 0 must be greater than 0"),
         ({"colour": "blue"}, "unknown key(s) 'colour'"),
