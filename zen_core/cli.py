@@ -344,6 +344,41 @@ def artifact_lineage(ref: str, version: str | None, direction: str | None, as_js
         click.echo("  " + g.render().replace("\n", "\n  "))
 
 
+@artifact.command("verify")
+@click.argument("ref", required=False)
+@click.option("--version", help="The version (instead of NAME:VERSION).")
+@click.option("--repair", is_flag=True,
+              help="Move damaged objects aside so reruns store fresh copies.")
+@click.option("--json", "as_json", is_flag=True)
+def artifact_verify(ref: str | None, version: str | None, repair: bool, as_json: bool) -> None:
+    """Re-hash stored artifacts (all, NAME, or NAME:VERSION) and report damage.
+
+    Exits with status 1 when something is damaged; with --repair, says which
+    versions need their producing steps rerun (or their data saved again).
+    """
+    name, version = split_ref(ref, version) if ref else (None, version)
+    client = _client()
+    if as_json:
+        report = client.verify_artifacts(name, version, repair=repair)
+        _emit_json(report.to_dict())
+    else:
+        total = sum(int(e[0]) for av in (client.list_artifact_versions(name) if name else
+                                         client.list_artifact_versions())
+                    for e in (av.files or {}).values())
+        with click.progressbar(length=max(total, 1), label="verifying", file=sys.stderr) as bar:
+            report = client.verify_artifacts(name, version, repair=repair, progress=bar.update)
+        for damage in report.damaged:
+            names = ", ".join(f"{v.name}:{v.version}" for v in damage.versions)
+            click.echo(f"{damage.problem}: {damage.uri} ({names}): {damage.detail}")
+            if damage.moved_to:
+                click.echo(f"  moved aside to {damage.moved_to}")
+            for fix in damage.fixes:
+                click.echo(f"  fix: {fix}")
+        click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
 @artifact.command("prune")
 @click.option("--only-artifact", is_flag=True, help="Only delete stored data; keep metadata.")
 @click.option("--only-metadata", is_flag=True, help="Only delete metadata; keep stored data.")

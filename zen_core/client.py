@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from zen_core.prune import PruneReport
     from zen_core.run_context import RunContext
     from zen_core.stack import Stack
+    from zen_core.verify import VerifyReport
 
 
 class Client:
@@ -150,6 +151,21 @@ class Client:
         return prune(self.active_stack, only_artifact=only_artifact,
                      only_metadata=only_metadata, ignore_errors=ignore_errors, dry_run=dry_run,
                      progress=progress)
+
+    def verify_artifacts(self, name: str | None = None, version: str | int | None = None,
+                         repair: bool = False, progress: Any = None) -> VerifyReport:
+        """Re-hash the stored data of every version (of ``name``, or that one ``version``) and
+        report what is damaged; ``repair`` moves damaged objects aside so reruns store fresh
+        copies (see docs/artifacts.md, Verifying and repairing)."""
+        from zen_core.verify import verify
+
+        if name is None:
+            versions = self.list_artifact_versions()
+        elif version is None:
+            versions = self.list_artifact_versions(name) or [self.get_artifact_version(name)]
+        else:
+            versions = [self.get_artifact_version(name, version)]
+        return verify(self.active_stack, versions, repair=repair, progress=progress)
 
     # -- used by the records' lazy properties -------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zen_core import leases
+from zen_core.artifacts.data import abandon, settle
 from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
@@ -268,10 +269,21 @@ class RunDriver:
         result, news = self._staged.pop(node.id)
         step_run = self._step_runs[node.id]
         loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
-        with self.store.transaction(group=True):
-            created = self.store.complete_step_run(
-                step_run.id, outputs=[(plan.key, new) for plan, new in news],
-                extra_inputs=loaded, finished=result.finished)
+        store = self.stack.artifact_store
+        try:
+            with self.store.transaction(group=True):
+                created = self.store.complete_step_run(
+                    step_run.id, outputs=[(plan.key, new) for plan, new in news],
+                    extra_inputs=loaded, finished=result.finished)
+        except BaseException:
+            for _, stored in result.outputs:
+                abandon(store, stored)
+            raise
+        kept = [stored for _, stored in result.outputs if stored.staging is not None]
+        if kept:  # outputs that reused stored objects: once others can count them, confirm
+            self.store.flush()
+            for stored in kept:
+                settle(store, stored)
         for (plan, _), av in zip(news, created):
             self._outputs[(node.id, plan.io_name)] = av
             notify(self.plugins, "zen_after_artifact_saved", artifact_version=av)
