@@ -305,12 +305,18 @@ class PostgresMetadataStore(SQLMetadataStore):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Any]:
+        import psycopg
+
         txn = getattr(self._local, "txn", None)
         if txn is not None:  # inside transaction(): read its uncommitted writes too
             yield _WriteCursor(txn.conn.cursor(), txn.conn)
             return
         with self._lease() as lease:
-            yield _ReadCursor(lease)
+            try:
+                yield _ReadCursor(lease)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                # the broken connection goes back to no pool: the next call opens a new one
+                raise self._lost_reading(exc) from exc
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
@@ -320,16 +326,20 @@ class PostgresMetadataStore(SQLMetadataStore):
         if txn is not None:  # inside transaction(): join it
             yield txn
             return
+        lost = (psycopg.OperationalError, psycopg.InterfaceError)
         with self._lease() as lease:
             cur = lease.conn.cursor()
             try:
                 cur.execute(self.dialect.begin_write)
-            except psycopg.OperationalError:
+            except lost as exc:
                 if not lease.conn.closed:
-                    raise
+                    raise self._lost(exc, committing=False) from exc
                 lease.reconnect()  # dropped while idle: nothing was sent yet, start afresh
                 cur = lease.conn.cursor()
-                cur.execute(self.dialect.begin_write)
+                try:
+                    cur.execute(self.dialect.begin_write)
+                except lost as again:
+                    raise self._lost(again, committing=False) from again
             self._local.txn = txn = _WriteCursor(cur, lease.conn)
             try:
                 try:
@@ -338,16 +348,17 @@ class PostgresMetadataStore(SQLMetadataStore):
                     self._local.txn = None
             except BaseException as exc:
                 if not lease.conn.closed:
-                    cur.execute("ROLLBACK")
-                elif isinstance(exc, psycopg.OperationalError):
+                    try:
+                        cur.execute("ROLLBACK")
+                    except lost as broken:  # the connection died with the write
+                        raise self._lost(broken, committing=False) from exc
+                if isinstance(exc, lost):
                     raise self._lost(exc, committing=False) from exc
                 raise
             try:
                 cur.execute("COMMIT")
-            except psycopg.OperationalError as exc:
-                if lease.conn.closed:
-                    raise self._lost(exc, committing=True) from exc
-                raise
+            except lost as exc:
+                raise self._lost(exc, committing=True) from exc
 
     @contextlib.contextmanager
     def transaction(self, group: bool = False) -> Iterator[None]:
@@ -357,14 +368,22 @@ class PostgresMetadataStore(SQLMetadataStore):
         with self._write():
             yield
 
+    def _lost_reading(self, exc: BaseException) -> MetadataStoreError:
+        return MetadataStoreError(
+            f"the connection to the PostgreSQL metadata store {self._where()} was lost while "
+            f"reading ({type(exc).__name__}: {_scrub(str(exc), self.config.url)}); nothing was "
+            f"changed. Fix: check the server and the network, then try again: the next call "
+            f"opens a new connection.", url=mask_url(self.config.url))
+
     def _lost(self, exc: BaseException, *, committing: bool) -> MetadataStoreError:
         outcome = ("while committing, so whether the write was recorded is unknown"
                    if committing else "in the middle of a write; the server rolled it back, "
                    "nothing was recorded")
         return MetadataStoreError(
             f"the connection to the PostgreSQL metadata store {self._where()} was lost "
-            f"{outcome}: {_scrub(str(exc), self.config.url)}. Fix: check the server and the "
-            f"network, then run the pipeline again (its cache reuses finished steps).",
+            f"{outcome} ({type(exc).__name__}: {_scrub(str(exc), self.config.url)}). Fix: check "
+            f"the server and the network, then run the pipeline again (its cache reuses "
+            f"finished steps); the next call opens a new connection.",
             url=mask_url(self.config.url),
         )
 
