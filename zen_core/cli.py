@@ -396,7 +396,7 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
                                      dry_run=True)
     if dry_run:
         return _report(preview, as_json)
-    if not preview.versions and not preview.objects and not preview.staging:
+    if not (preview.versions or preview.objects or preview.staging or preview.uploads):
         preview.dry_run = False
         return _emit_json(preview.to_dict()) if as_json else click.echo("nothing to prune")
     if not yes:
@@ -408,7 +408,8 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
                    ignore_errors=ignore_errors)
     if as_json:
         return _report(client.prune_artifacts(**options), as_json)
-    total = len(preview.versions) + len(preview.staging) + len(preview.objects)
+    total = (len(preview.versions) + len(preview.staging) + len(preview.uploads)
+             + len(preview.objects))
     with click.progressbar(length=max(total, 1), label="pruning", file=sys.stderr) as bar:
         report = client.prune_artifacts(**options, progress=lambda what, n: bar.update(n))
     _report(report, as_json)

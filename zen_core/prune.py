@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from zen_core.artifact_stores.base import CORRUPT, TRASH
+from zen_core.artifact_stores.base import CORRUPT, TRASH, ZEN_DIR, StagingEntry
 from zen_core.errors import StoreError
 from zen_core.records import ArtifactVersion
 
@@ -42,6 +42,7 @@ class PruneReport:
     versions: list[ArtifactVersion] = attrs.field(factory=list)  # metadata removed (or would be)
     objects: list[str] = attrs.field(factory=list)  # data folders removed
     staging: list[str] = attrs.field(factory=list)
+    uploads: list[str] = attrs.field(factory=list)  # incomplete uploads aborted (S3 multipart)
     bytes_freed: int = 0
     errors: list[tuple[str, str]] = attrs.field(factory=list)  # (uri, error) kept because of it
 
@@ -50,13 +51,15 @@ class PruneReport:
         return (f"{verb} {len(self.versions)} artifact version(s), {len(self.objects)} stored "
                 f"object(s) and {len(self.staging)} staging folder(s); "
                 f"{_human(self.bytes_freed)} {'to free' if self.dry_run else 'freed'}"
+                + (f"; {len(self.uploads)} incomplete upload(s) "
+                   f"{'to abort' if self.dry_run else 'aborted'}" if self.uploads else "")
                 + (f"; {len(self.errors)} could not be deleted" if self.errors else ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run,
                 "versions": [{"id": v.id, "name": v.name, "version": v.version} for v in
                              self.versions],
-                "objects": self.objects, "staging": self.staging,
+                "objects": self.objects, "staging": self.staging, "uploads": self.uploads,
                 "bytes_freed": self.bytes_freed,
                 "errors": [{"uri": u, "error": e} for u, e in self.errors]}
 
@@ -161,18 +164,39 @@ def _put_back(store: Any, trash: str, content_hash: str) -> None:
 def _prune_leftovers(stack: Stack, report: PruneReport, dry_run: bool, grace: float,
                      ignore_errors: bool, tick: Callable[[str, int], None],
                      users: Counter[str]) -> None:
-    """Staging of dead writers, objects that no version references, the trash of killed
-    prunes and objects moved aside as corrupt."""
+    """Staging and incomplete uploads of dead writers, objects that no version references,
+    the trash of killed prunes and objects moved aside as corrupt."""
     store = stack.artifact_store
     now = time.time()
-    host = socket.gethostname()
+
+    def gone(entry: StagingEntry) -> bool:
+        """Whether a staging folder's writer is gone: its process on this host, or (on
+        another host, where it cannot be asked) nothing written for ``grace`` seconds."""
+        if entry.host == socket.gethostname():
+            return not _pid_alive(entry.pid)
+        return entry.mtime is not None and now - entry.mtime >= grace
+
     for entry in store.iter_staging():
         tick("staging", 1)
-        alive = (_pid_alive(entry.pid) if entry.host == host
-                 else entry.mtime is None or now - entry.mtime < grace)
-        if alive:
+        if gone(entry):
+            _remove(store, entry.uri, report, report.staging, dry_run, ignore_errors)
+    staging_root = store.join(ZEN_DIR, "staging")
+    for upload in store.iter_incomplete_uploads():
+        tick("staging", 1)
+        folder = upload.uri[len(staging_root) + 1 :].split("/", 1)[0]
+        if not gone(StagingEntry.parse(f"{staging_root}/{folder}", upload.started)):
             continue
-        _remove(store, entry.uri, report, report.staging, dry_run, ignore_errors)
+        try:
+            if not dry_run:
+                store.abort_upload(upload)
+        except Exception as exc:
+            if not ignore_errors:
+                raise StoreError(f"could not abort the incomplete upload of {upload.uri}: "
+                                 f"{exc}. Rerun with --ignore-errors to continue past it.",
+                                 uri=upload.uri) from exc
+            report.errors.append((upload.uri, f"{type(exc).__name__}: {exc}"))
+            continue
+        report.uploads.append(upload.uri)
     objects = dict(store.iter_objects())
     known = stack.metadata_store.content_hash_counts(objects)
     for content_hash, uri in objects.items():

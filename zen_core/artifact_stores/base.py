@@ -73,6 +73,16 @@ class StagingEntry:
         return cls(uri, host, int(pid) if pid.isdigit() else -1, mtime)
 
 
+@attrs.frozen
+class IncompleteUpload:
+    """An upload a writer started and never completed (an S3 multipart upload): storage
+    the service keeps, and may bill, until it is aborted."""
+
+    uri: str  # the object it would have become
+    upload_id: str
+    started: float | None
+
+
 class ArtifactStore(Component):
     """Base class for artifact stores; subclasses set ``FLAVOR`` and ``Config``.
 
@@ -352,6 +362,16 @@ class ArtifactStore(Component):
         for info in self.fs.ls(root, detail=True):
             mtime = _as_timestamp(info.get("mtime") or info.get("LastModified"))
             yield StagingEntry.parse(self._as_uri(info["name"]), mtime)
+
+    def iter_incomplete_uploads(self) -> Iterator[IncompleteUpload]:
+        """Uploads started under ``.zen/staging/`` and never completed (a writer killed
+        mid-write); prune aborts those whose writer is gone. None where the backend has no
+        such thing or cannot list them (the default)."""
+        return iter(())
+
+    def abort_upload(self, upload: IncompleteUpload) -> None:
+        """Abort one upload :meth:`iter_incomplete_uploads` listed, freeing its storage."""
+        raise NotImplementedError(f"{type(self).__name__} lists no incomplete uploads")
 
     def to_local(self, uri: str, target: str) -> None:
         """Copy a file or folder from the store to a local path."""

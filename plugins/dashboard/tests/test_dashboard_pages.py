@@ -511,7 +511,7 @@ def test_the_runs_page_marks_crashed_runs_failed():
     import uuid
 
     from zen_core.client import Client
-    from zen_core.metadata_stores.base import RunLease
+    from zen_core.metadata_stores import RunLease
     from zen_core.models import ExecutionStatus, PipelineRun
 
     client = Client()

@@ -11,6 +11,7 @@ class TestS3ArtifactStore(ObjectStoreContract):
     aliases = ("s3a",)
     small_block_size = 5 * MiB  # S3's smallest part
     secrets = {"key": "zen-test-key", "secret": "zen-test-secret-value"}  # conftest's
+    lists_incomplete_uploads = True  # a killed writer's multipart upload: prune aborts it
     config_errors = [
         ({"path": "my-bucket/zen"}, "my-bucket/zen' is not an S3 URI"),
         ({"path": "gs://bucket/zen"}, "is a gs:// URL, which flavor 's3' cannot use (it takes "
