@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from zen_core.config import ZenConfig, load_config
 from zen_core.errors import ArtifactNotFoundError, RunNotFoundError
+from zen_core.naming import is_text
 from zen_core.records import ArtifactVersion, PipelineRun, StepRun
 
 __all__ = ["Client"]
@@ -63,7 +64,7 @@ class Client:
     # -- runs ------------------------------------------------------------------------
 
     def get_pipeline_run(self, id_or_name: str) -> PipelineRun:
-        run = self._store.get_run(str(id_or_name))
+        run = self._store.get_run(str(id_or_name)) if is_text(str(id_or_name)) else None
         if run is None:
             recent = [r.name for r in self._store.list_runs(limit=5)]
             raise RunNotFoundError(
@@ -102,6 +103,12 @@ class Client:
                              ) -> ArtifactVersion:
         """A version by name (the latest when ``version`` is None) or by id."""
         store = self._store
+        if not is_text(name_or_id) or (version is not None and not is_text(str(version))):
+            asked = repr(name_or_id) + ("" if version is None else f" version {version!r}")
+            raise ArtifactNotFoundError(  # no record can hold it: do not ask the database
+                f"no artifact {asked}: it is not valid Unicode text (it holds a lone "
+                f"surrogate). Fix: list artifacts with `zen artifact list`.",
+                name=name_or_id, version=version)
         av = store.get_artifact_version(name_or_id, None if version is None else str(version))
         if av is None and version is None and len(name_or_id) == 32:
             av = store.get_artifact_version_by_id(name_or_id)
@@ -127,6 +134,8 @@ class Client:
     def list_artifact_versions(self, name: str | None = None, limit: int | None = None,
                                offset: int = 0) -> list[ArtifactVersion]:
         """Oldest first; all artifacts when ``name`` is None."""
+        if name is not None and not is_text(name):
+            return []  # no record can hold it
         return [self._bind(av) for av in self._store.list_artifact_versions(
             name, limit=limit, offset=offset)]
 
