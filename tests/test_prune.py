@@ -206,3 +206,26 @@ def test_a_killed_prune_leaves_hidden_versions_that_the_next_prune_finishes(monk
     report = client.prune_artifacts()  # ...and the next prune finishes the job
     assert [v.name for v in report.versions] == ["producing::produce::output"]
     assert not obj.exists() and client.active_stack.metadata_store.hidden_artifact_versions() == []
+
+
+def test_a_step_output_reusing_an_object_deleted_mid_run_is_published_again(zen_plugins):
+    """The same race inside a run: the step's output reuses the object and is recorded in a
+    group commit not yet visible to other processes, so a prune there may delete the object
+    (done here by hand, right after the step is recorded); the run, once its records are
+    committed, finds it gone and publishes it again from the staging copy it kept."""
+    import shutil
+
+    from zen_core.plugins import hookimpl
+
+    obj = _unreferenced_output()
+
+    class DeletedElsewhere:
+        @hookimpl
+        def zen_after_step_run(self, step_run):
+            shutil.rmtree(obj)
+
+    zen_plugins.register(DeletedElsewhere(), name="deleted-elsewhere")
+    run = producing(n=3)
+    output = run.steps["produce"].outputs["output"]
+    assert output.uri == str(obj) and output.load() == [0, 1, 2]
+    assert Client().prune_artifacts().staging == []  # the kept copy went after settling
