@@ -345,15 +345,15 @@ def _config_path_fields(cls: type) -> list[str]:
 
 
 def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: type) -> str:
-    parts = []
-    for leaf in _leaves(exc):
+    parts, told = [], set()
+    for leaf, key in _leaves(exc):
         if isinstance(leaf, cattrs.ForbiddenExtraKeysError):
             parts.append("unknown key(s) " + ", ".join(repr(k) for k in sorted(leaf.extra_fields)))
             continue
-        note = next((n for n in getattr(leaf, "__notes__", []) if hasattr(n, "name")), None)
-        key = getattr(note, "name", None)
         if key in table:
-            parts.append(f"{key} = {table[key]!r} is invalid ({type(leaf).__name__}: {leaf})")
+            if key not in told:  # the first problem of a key, however many of its items fail
+                told.add(key)
+                parts.append(f"{key} = {table[key]!r} is invalid ({type(leaf).__name__}: {leaf})")
         elif key:
             parts.append(f"required key {key!r} is missing")
         else:
@@ -361,10 +361,14 @@ def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: typ
     return "; ".join(parts) or f"{type(exc).__name__}: {exc}"
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
+def _leaves(exc: BaseException, key: str | None = None) -> list[tuple[BaseException, str | None]]:
+    """Each failure with the config key it belongs to (noted on it, or on the group that
+    holds it: an item of a list carries only its index)."""
+    note = next((n for n in getattr(exc, "__notes__", []) if hasattr(n, "name")), None)
+    key = getattr(note, "name", None) or key
     if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub, key)]
+    return [(exc, key)]
 
 
 def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,

@@ -83,13 +83,13 @@ class ObjectStoreArtifactStore(ArtifactStore):
 
     PROTOCOL: ClassVar[str]  # canonical protocol of URIs we return, e.g. "s3"
     ALIASES: ClassVar[tuple[str, ...]]  # protocols accepted in config and URIs
+    SERVICE: ClassVar[str]  # "S3", "GCS": for messages
+    CREDENTIALS_FIX: ClassVar[str]  # how to give credentials, for messages
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "ALIASES" in cls.__dict__ and "URL_SCHEMES" not in cls.__dict__:
             cls.URL_SCHEMES = tuple(cls.ALIASES)  # what the stack's path may start with
-    SERVICE: ClassVar[str]  # "S3", "GCS": for messages
-    CREDENTIALS_FIX: ClassVar[str]  # how to give credentials, for messages
 
     @property
     def block_size(self) -> int:

@@ -264,10 +264,10 @@ def _set_aside(store: ArtifactStore, uri: str, exc: IntegrityError) -> Integrity
             f"{exc} Moving the damaged object aside failed too ({type(move_exc).__name__}: "
             f"{move_exc}); run `zen artifact verify --repair` once the store is writable.",
             **exc.details)
+    where = f"was moved aside to {moved}" if moved else "is gone already"
     return IntegrityError(
-        f"{exc} The damaged object was moved aside to {moved}, so the rerun (even with "
-        f"caching on) or a save of the same data stores a fresh copy.",
-        **{**exc.details, "moved_to": moved})
+        f"{exc} The damaged object {where}, so the rerun (even with caching on) or a save "
+        f"of the same data stores a fresh copy.", **{**exc.details, "moved_to": moved})
 
 
 def check_record(store: ArtifactStore, *, uri: str, files: dict[str, list] | None,
