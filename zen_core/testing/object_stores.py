@@ -87,16 +87,16 @@ class ObjectStoreContract(ObjectStoreFixtures, ArtifactStoreContract):
     * ``small_block_size``: the smallest ``block_size`` the service allows, so a few
       MiB already take several blocks (parts, chunks, ranges);
     * ``secrets``: config overrides holding secrets that ``describe`` must mask;
-    * ``config_errors``: ``[(overrides, message fragment), ...]`` of bad config values.
+    * ``config_errors``: ``[(overrides, message fragment), ...]`` of bad config values;
+    * ``lists_incomplete_uploads``: whether a writer killed mid-upload leaves an upload the
+      store lists (``iter_incomplete_uploads``) for prune to abort.
     """
 
     aliases: ClassVar[tuple[str, ...]] = ()
     small_block_size: ClassVar[int] = 5 * MiB
     secrets: ClassVar[dict[str, Any]] = {}
     config_errors: ClassVar[list[tuple[dict[str, Any], str]]] = []
-    # whether a writer killed mid-upload leaves an upload the service lists (S3 multipart;
-    # GCS resumable sessions cannot be listed and expire unbilled)
-    lists_incomplete_uploads: ClassVar[bool] = False
+    lists_incomplete_uploads: ClassVar[bool] = False  # GCS resumable sessions cannot be listed
 
     # -- the store ------------------------------------------------------------------------
 
