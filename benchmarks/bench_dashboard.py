@@ -172,7 +172,7 @@ def main() -> None:
     print(f"stored {store.count_runs()} runs, {len(store.list_artifact_versions())} artifact "
           f"versions, {len(client.list_artifacts())} names in {time.perf_counter() - start:.1f} s")
 
-    http = TestClient(create_app(client=client))
+    http = TestClient(create_app(client=client), base_url="http://localhost")
     name = "pipeline_3::step_2::output_1"
     av_dataset = client.get_artifact_version("raw_dataset")
     cases = [

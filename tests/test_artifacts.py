@@ -269,18 +269,18 @@ def test_a_storage_failure_is_reported_as_the_store_s_not_the_materializer_s(tmp
     from zen_core.errors import MaterializerError, StoreError
     from zen_core.materializers.builtin import BuiltInMaterializer
 
-    class FullDisk(LocalArtifactStore):
-        def publish(self, staging_uri, content_hash):
-            raise OSError(28, "No space left on device")
+    class FlakyDisk(LocalArtifactStore):
+        def place(self, staging_uri, content_hash, files=None):
+            raise OSError("I/O error on the device")
 
-    store = FullDisk(LocalArtifactStoreConfig(str(tmp_path / "store")))
+    store = FlakyDisk(LocalArtifactStoreConfig(str(tmp_path / "store")))
     with pytest.raises(StoreError) as info:
         save_data(store, BuiltInMaterializer, 42, allow_pickle=False, label="'answer'")
     assert not isinstance(info.value, MaterializerError)
     message = str(info.value)
     assert message.startswith(f"the artifact store {store.path!r} failed to publish artifact "
                               f"'answer' (saved by BuiltInMaterializer): OSError: ")
-    assert "No space left on device" in message and "Fix:" in message
+    assert "I/O error on the device" in message and "Fix:" in message
     assert store.list_files(store.zen_root + "/staging") == {}  # nothing half-written is left
 
     class Broken(BuiltInMaterializer):
@@ -340,3 +340,55 @@ def test_links_inside_the_store_are_fine():
     (prefix / "data" / "a.txt").write_text("a")
     (prefix / "alias").symlink_to(prefix / "data")
     assert register_artifact(str(prefix / "alias"), "aliased").load().joinpath("a.txt").read_text() == "a"
+
+
+@pytest.mark.parametrize("where", ["staging", "write"])
+@pytest.mark.parametrize("code, says, fix", [
+    (30, "is read-only", "mount it writable"),  # EROFS
+    (13, "may not be written by this user", "give this user write access"),  # EACCES
+    (28, "is full", "free space there"),  # ENOSPC
+])
+def test_an_unwritable_store_is_a_store_error_naming_artifact_and_store(monkeypatch, where, code,
+                                                                        says, fix):
+    """The OS refusing writes (a read-only mount, permissions, a full disk) names the artifact
+    and the store, not the materializer; injected, because root ignores permission bits."""
+    from zen_core.artifact_stores.local import LocalArtifactStore
+    from zen_core.errors import MaterializerError
+
+    store = Client().active_stack.artifact_store
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code), os.path.join(store.path, ".zen", "staging", "x"))
+
+    if where == "staging":
+        monkeypatch.setattr(LocalArtifactStore, "new_staging_uri", refuse)
+    else:
+        real_open = LocalArtifactStore.open
+        monkeypatch.setattr(LocalArtifactStore, "open", lambda self, uri, mode="rb", **kw: (
+            refuse() if "w" in mode else real_open(self, uri, mode, **kw)))
+    with pytest.raises(StoreError) as info:
+        save_artifact({"a": 1}, "settings")
+    assert not isinstance(info.value, MaterializerError)
+    message = str(info.value)
+    kind = type(OSError(code, "")).__name__  # PermissionError for EACCES
+    assert message.startswith(f"cannot save artifact 'settings': the artifact store "
+                              f"{store.path!r} {says} ({kind}: [Errno {code}] ")
+    assert f"Fix: {fix}" in message and "nothing was recorded" in message
+    assert Client().list_artifacts() == []
+
+
+def test_a_denied_read_of_the_users_own_file_is_not_blamed_on_the_store(tmp_path, monkeypatch):
+    from zen_core.errors import MaterializerError
+
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("x")
+    real_open = open
+
+    def denied(path, *args, **kwargs):
+        if str(path) == str(target):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", denied)
+    with pytest.raises(MaterializerError, match="Permission denied"):
+        save_artifact(target, "my_file")

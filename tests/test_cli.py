@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import pytest
 from click.testing import CliRunner
 
-from zen_core import pipeline, step
+from zen_core import pipeline, save_artifact, step
 from zen_core.cli import cli, split_ref
 from zen_core.client import Client
 
@@ -165,3 +166,43 @@ def test_config_errors_are_one_clear_line(zen, zen_home):
     result = zen("run", "list", ok=False)
     assert "Error:" in result.output and "unknown key bogus" in result.output
     assert "Traceback" not in result.output
+
+
+def _flip_a_byte(path) -> None:
+    content = bytearray(path.read_bytes())
+    content[1] ^= 1  # same size: only re-hashing can tell
+    path.write_bytes(bytes(content))
+
+
+def test_verify_finds_corrupt_and_missing_data_and_repair_moves_it_aside(zen):
+    run = cli_pipeline()
+    saved = save_artifact(b"x" * 5000, "blob")
+    assert "verified 3 artifact version(s) in 3 stored object(s)" in zen(
+        "artifact", "verify").output
+    data = run.steps["make"].outputs["data"]
+    _flip_a_byte(Path(data.uri) / "data.json")
+    (Path(saved.uri) / "data.bin").unlink()
+
+    found = zen("artifact", "verify", ok=False)  # exit status 1: damage found
+    assert f"corrupt: {data.uri} (data:1): changed: data.json (same size, other bytes)" in found.output
+    assert f"missing: {saved.uri} (blob:1): missing: data.bin" in found.output
+    assert "run `zen artifact verify data:1 --repair` to move the damaged object aside" in found.output
+    assert "1 corrupt, 1 missing" in found.output and Path(data.uri).exists()
+
+    only = json.loads(zen("artifact", "verify", "blob", "--json", ok=False).stdout)
+    assert only["versions"] == 1 and [d["problem"] for d in only["damaged"]] == ["missing"]
+
+    repaired = json.loads(zen("artifact", "verify", "data:1", "--repair", "--json", ok=False).stdout)
+    [damage] = repaired["damaged"]
+    assert damage["moved_to"].startswith(str(Path(data.uri).parents[2] / "corrupt"))
+    assert damage["fixes"] == [f"'data' version '1': rerun step 'make' of pipeline 'cli_pipeline' "
+                               f"(run {run.name}); the rerun misses the cache and stores it again."]
+    assert not Path(data.uri).exists()
+
+    rerun = cli_pipeline()  # caching on: the moved-aside output is missing, so make runs again
+    assert rerun.steps["make"].status == "completed"
+    assert rerun.steps["make"].cache_miss == "outputs missing"
+    assert rerun.steps["make"].outputs["data"].load() == {"a": 1}
+    save_artifact(b"x" * 5000, "blob")
+    assert Client().get_artifact_version("blob", "1").load() == b"x" * 5000  # refilled
+    assert "all intact" in zen("artifact", "verify").output

@@ -430,3 +430,55 @@ def test_unreadable_config_files_are_config_errors(zen_home, content, fragment):
         load_config()
     assert str(zen_home / "config.toml") in str(info.value) and fragment in str(info.value)
     assert "Fix:" in str(info.value)
+
+
+@pytest.mark.parametrize("component, fragment", [
+    ('artifact_store = { flavor = "local", path = 42 }',
+     r"path = 42 is invalid \(TypeError: expected a non-empty path, got int 42\)"),
+    ('artifact_store = { flavor = "local", path = "" }',
+     r"artifact_store.path = '' is empty, which would mean the folder of the config file"),
+    ('artifact_store = { flavor = "local", path = "  " }', r"artifact_store.path = '  ' is empty"),
+    ('metadata_store = { flavor = "sqlite", path = "x.db", busy_timeout_s = -5 }',
+     r"busy_timeout_s = -5.0 must be greater than 0"),
+    ('metadata_store = { flavor = "sqlite", path = "x.db", busy_timeout_s = 1e300 }',
+     r"busy_timeout_s = 1e\+300 must be at most 86400"),
+    ('metadata_store = { flavor = "sqlite", path = "x.db", busy_timeout_s = nan }',
+     r"busy_timeout_s = nan .*expected a finite number"),
+    ('metadata_store = { flavor = "sqlite", path = "x.db", busy_timeout_s = true }',
+     r"busy_timeout_s = True .*expected a finite number, got bool"),
+    ('metadata_store = { flavor = "sqlite", path = ["x.db"] }',
+     r"path = \['x.db'\] .*expected a non-empty path, got list"),
+])
+def test_config_values_of_the_wrong_type_or_meaning_are_refused(zen_home, component, fragment):
+    path = write(zen_home / "config.toml", f"[stacks.default]\n{component}\n")
+    with pytest.raises(ConfigError, match=fragment) as info:
+        get_stack(load_config())
+    assert str(path) in str(info.value)
+    assert not (Path.cwd() / "42").exists()
+
+
+def test_a_url_the_flavor_cannot_use_names_the_flavor_that_can(zen_home):
+    pytest.importorskip("zen_s3")
+    path = write(zen_home / "config.toml",
+                 '[stacks.default]\nartifact_store = { flavor = "local", path = "s3://bucket/x" }\n')
+    with pytest.raises(ConfigError) as info:
+        get_stack(load_config())
+    message = str(info.value)
+    assert f"{path}: stacks.default.artifact_store.path = 's3://bucket/x' is a s3:// URL, " \
+           f"which flavor 'local' cannot use (it takes a plain path or file:// URLs)" in message
+    assert 'Fix: use flavor = "s3" (plugin s3) for s3:// URLs' in message
+    assert not Path("s3:").exists()
+
+
+def test_a_scheme_of_an_uninstalled_plugin_names_the_distribution(zen_home):
+    from zen_core.components import kind
+    from zen_core.config import ComponentSpec
+    from zen_core.plugins import new_plugin_manager
+    from zen_core.stack import build_component
+
+    pm = new_plugin_manager(entry_points=False)  # the built-ins only: no zen-gcs
+    assert kind("artifact_store").known_plugins["gs"] == "zen-gcs"
+    spec = ComponentSpec("artifact_store", "local", {"path": "gs://bucket/x"}, "zen.toml",
+                         "stacks.team.artifact_store")
+    with pytest.raises(ConfigError, match=r"is a gs:// URL.*Fix: pip install zen-gcs"):
+        build_component(spec, pm)

@@ -115,10 +115,8 @@ def test_every_python_block_parses():
 def test_user_guide_links_every_page():
     text = (DOCS / "index.md").read_text()
     for page in ("configuration.md", "cli.md", "artifacts.md", "pipelines.md", "metadata.md",
-                 "plugins.md",
-                 "stores.md",
-                 "scaling.md", "dashboard.md", "materializers-data.md",
-                 "materializers-models.md", "zenml.md"):
+                 "guarantees.md", "plugins.md", "stores.md", "scaling.md", "dashboard.md",
+                 "materializers-data.md", "materializers-models.md", "zenml.md"):
         assert f"]({page}" in text, f"docs/index.md does not link {page}"
 
 
@@ -271,3 +269,20 @@ def test_configuration_error_examples_are_the_real_messages(zen_home):
             f"message is\n{actual}")
         checked += 1
     assert checked >= 4
+
+
+# -- docs/guarantees.md -------------------------------------------------------------------
+
+
+def test_every_test_the_guarantees_name_exists():
+    """Each promise names the test that checks it; a renamed or deleted test fails here."""
+    text = (DOCS / "guarantees.md").read_text()
+    named = re.findall(r"`((?:tests|plugins)/[\w/]+\.py)::(test_\w+)`", text)
+    contracts = re.findall(r"`zen_core\.testing\.(\w+)\.(test_\w+)`", text)
+    assert len(named) >= 40 and len(contracts) >= 8
+    for path, name in named:
+        source = (DOCS.parent / path).read_text()
+        assert re.search(rf"^\s*def {name}\(", source, re.M), f"{path} has no {name}"
+    testing = importlib.import_module("zen_core.testing")
+    for cls, name in contracts:
+        assert hasattr(getattr(testing, cls), name), f"zen_core.testing.{cls} has no {name}"

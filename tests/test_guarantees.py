@@ -30,6 +30,44 @@ def test_corrupted_data_is_detected_on_load():
     assert "'numbers' version '1'" in message and str(data_file) in message
 
 
+def test_a_corrupt_object_is_repaired_by_saving_the_same_data_again():
+    """Defect 1: the damaged object is moved aside when a load finds it corrupt, so the
+    advised repair stores a fresh copy instead of deduplicating onto the damage."""
+    av = save_artifact(list(range(1000)), "numbers")
+    data_file = Path(av.uri) / "data.json"
+    content = bytearray(data_file.read_bytes())
+    content[10] ^= 1
+    data_file.write_bytes(bytes(content))
+    with pytest.raises(IntegrityError, match=r"The damaged object was moved aside to \S+"
+                                             r"/\.zen/corrupt/"):
+        Client().get_artifact_version("numbers").load()
+    again = save_artifact(list(range(1000)), "numbers")
+    assert again.uri == av.uri and again.load() == list(range(1000))
+    assert Client().get_artifact_version("numbers", "1").load() == list(range(1000))
+
+
+def test_a_rerun_with_caching_repairs_a_corrupt_step_output():
+    @step
+    def produce() -> list:
+        return list(range(100))
+
+    @pipeline
+    def repaired():
+        produce()
+
+    first = repaired().steps["produce"].outputs["output"]
+    data_file = Path(first.uri) / "data.json"
+    content = bytearray(data_file.read_bytes())
+    content[5] ^= 1
+    data_file.write_bytes(bytes(content))
+    with pytest.raises(IntegrityError):
+        first.load()
+    rerun = repaired().steps["produce"]
+    assert rerun.status == "completed" and rerun.cache_miss == "outputs missing"
+    assert rerun.outputs["output"].load() == list(range(100))
+    assert Client().get_artifact_version(first.id).load() == list(range(100))
+
+
 def test_truncated_data_is_detected_on_load():
     av = save_artifact(b"x" * 10_000, "blob")
     (Path(av.uri) / "data.bin").write_bytes(b"x" * 100)

@@ -48,3 +48,21 @@ def test_bad_versions_store_nothing(version):
 def test_a_large_but_valid_version_number_counts_on():
     save_artifact(1, "big", version=2**62)
     assert save_artifact(2, "big").version == str(2**62 + 1)
+
+
+@pytest.mark.parametrize("text", ["a\ud800b", "\udc80"])
+def test_text_that_is_not_valid_unicode_is_refused_not_sent_to_the_database(text):
+    """Found by tests/test_properties.py: a lone surrogate reached SQLite and came back as
+    a raw UnicodeEncodeError, after the data was already written."""
+    from zen_core import save_artifact
+    from zen_core.client import Client
+    from zen_core.errors import ArtifactNameError, ArtifactNotFoundError
+
+    with pytest.raises(ArtifactNameError, match="lone surrogates"):
+        save_artifact(b"x", text)
+    with pytest.raises(ArtifactNameError, match=r"invalid version .*follow the name rules"):
+        save_artifact(b"x", "fine", version=text)
+    assert Client().list_artifacts() == []
+    with pytest.raises(ArtifactNotFoundError, match="not valid Unicode text"):
+        Client().get_artifact_version(text)
+    assert Client().list_artifact_versions(text) == []

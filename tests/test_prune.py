@@ -103,18 +103,22 @@ def test_ignore_errors_keeps_metadata_of_what_could_not_be_deleted(monkeypatch):
         client.delete_pipeline_run(run.id)
     real_delete = LocalArtifactStore.delete
 
-    def flaky_delete(self, uri):
-        if uri == undeletable:
+    def flaky_delete(self, uri):  # deleting the object (moved to the trash first) fails
+        if os.path.basename(uri).startswith(os.path.basename(undeletable) + "-"):
             raise PermissionError(f"permission denied: {uri}")
         real_delete(self, uri)
 
     monkeypatch.setattr(LocalArtifactStore, "delete", flaky_delete)
     with pytest.raises(StoreError, match="--ignore-errors"):
         client.prune_artifacts()
+    kept = client.list_artifact_versions("producing::produce::output")  # shown again, whole
+    assert [v.uri == undeletable for v in kept] == [True, False]
+    assert [v.load() for v in kept] == [[0, 1, 2], [0, 1, 2, 3]]
     report = client.prune_artifacts(ignore_errors=True)
-    assert report.errors == [(undeletable, f"PermissionError: permission denied: {undeletable}")]
-    remaining = client.list_artifact_versions("producing::produce::output")
-    assert [v.uri for v in remaining] == [undeletable]
+    [(uri, error)] = report.errors
+    assert uri == undeletable and error.startswith("PermissionError: permission denied: ")
+    [remaining] = client.list_artifact_versions("producing::produce::output")
+    assert remaining.uri == undeletable and remaining.load() == [0, 1, 2]  # with its data
 
 
 def test_individual_versions_cannot_be_deleted():
@@ -134,3 +138,94 @@ def test_orphan_objects_are_removed_only_after_the_grace_period():
     assert os.path.exists(orphan.uri)
     report = prune(stack, orphan_grace_s=0)
     assert report.objects == [orphan.uri] and not os.path.exists(orphan.uri)
+
+
+def _unreferenced_output() -> Path:
+    """A step output no run references any more (what prune deletes): its object's path."""
+    run = producing(n=3)
+    uri = run.steps["produce"].outputs["output"].uri
+    Client().delete_pipeline_run(run.id)
+    return Path(uri)
+
+
+def test_a_save_reusing_an_object_that_a_prune_then_deletes_publishes_it_again(monkeypatch):
+    """The race of defect 4: the save finds the object stored and reuses it; a prune that
+    counted the object's users before the save's version existed deletes it; the save,
+    once recorded, finds it gone and publishes it again from the staging copy it kept."""
+    from zen_core.metadata_stores.sql import SQLMetadataStore
+
+    obj = _unreferenced_output()
+    record = SQLMetadataStore.create_artifact_version
+
+    def prune_first(self, new):
+        assert new.data.uri == str(obj) and new.data.staging is not None  # reused, copy kept
+        report = Client().prune_artifacts()  # the save's version does not exist yet
+        assert report.objects == [str(obj)] and not obj.exists()
+        return record(self, new)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SQLMetadataStore, "create_artifact_version", prune_first)
+        saved = save_artifact([0, 1, 2], "numbers")
+    assert saved.uri == str(obj) and Client().get_artifact_version("numbers").load() == [0, 1, 2]
+    assert Client().prune_artifacts().staging == []  # the kept copy is gone too
+
+
+def test_a_prune_puts_back_an_object_a_save_reused_while_it_was_deleting(monkeypatch):
+    """The other order: the prune counted the users, then the save reused the object and
+    was recorded, then the prune moved the object out; counting again, it puts it back."""
+    obj = _unreferenced_output()
+    move_aside = LocalArtifactStore.move_aside
+    saved = []
+
+    def save_first(self, uri, area):
+        if not saved:
+            saved.append(save_artifact([0, 1, 2], "numbers"))  # reuses the object, settles
+        return move_aside(self, uri, area)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LocalArtifactStore, "move_aside", save_first)
+        report = Client().prune_artifacts()
+    assert [v.name for v in report.versions] == ["producing::produce::output"]
+    assert report.objects == []  # not deleted after all
+    assert saved[0].uri == str(obj) and Client().get_artifact_version("numbers").load() == [0, 1, 2]
+    assert list(Client().active_stack.artifact_store.iter_aside("trash")) == []
+
+
+def test_a_killed_prune_leaves_hidden_versions_that_the_next_prune_finishes(monkeypatch):
+    obj = _unreferenced_output()
+    client = Client()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl+C while the data is being deleted (kills: test_faults)
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(LocalArtifactStore, "delete", killed)  # after the move to the trash
+        client.prune_artifacts()
+    assert client.list_artifact_versions() == []  # hidden: no version without its data shows
+    assert obj.exists()  # what the interrupted delete left is back in place...
+    report = client.prune_artifacts()  # ...and the next prune finishes the job
+    assert [v.name for v in report.versions] == ["producing::produce::output"]
+    assert not obj.exists() and client.active_stack.metadata_store.hidden_artifact_versions() == []
+
+
+def test_a_step_output_reusing_an_object_deleted_mid_run_is_published_again(zen_plugins):
+    """The same race inside a run: the step's output reuses the object and is recorded in a
+    group commit not yet visible to other processes, so a prune there may delete the object
+    (done here by hand, right after the step is recorded); the run, once its records are
+    committed, finds it gone and publishes it again from the staging copy it kept."""
+    import shutil
+
+    from zen_core.plugins import hookimpl
+
+    obj = _unreferenced_output()
+
+    class DeletedElsewhere:
+        @hookimpl
+        def zen_after_step_run(self, step_run):
+            shutil.rmtree(obj)
+
+    zen_plugins.register(DeletedElsewhere(), name="deleted-elsewhere")
+    run = producing(n=3)
+    output = run.steps["produce"].outputs["output"]
+    assert output.uri == str(obj) and output.load() == [0, 1, 2]
+    assert Client().prune_artifacts().staging == []  # the kept copy went after settling

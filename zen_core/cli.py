@@ -400,6 +400,41 @@ def artifact_lineage(ref: str, version: str | None, direction: str | None, as_js
         click.echo("  " + g.render().replace("\n", "\n  "))
 
 
+@artifact.command("verify")
+@click.argument("ref", required=False)
+@click.option("--version", help="The version (instead of NAME:VERSION).")
+@click.option("--repair", is_flag=True,
+              help="Move damaged objects aside so reruns store fresh copies.")
+@click.option("--json", "as_json", is_flag=True)
+def artifact_verify(ref: str | None, version: str | None, repair: bool, as_json: bool) -> None:
+    """Re-hash stored artifacts (all, NAME, or NAME:VERSION) and report damage.
+
+    Exits with status 1 when something is damaged; with --repair, says which
+    versions need their producing steps rerun (or their data saved again).
+    """
+    name, version = split_ref(ref, version) if ref else (None, version)
+    client = _client()
+    if as_json:
+        report = client.verify_artifacts(name, version, repair=repair)
+        _emit_json(report.to_dict())
+    else:
+        total = sum(int(e[0]) for av in (client.list_artifact_versions(name) if name else
+                                         client.list_artifact_versions())
+                    for e in (av.files or {}).values())
+        with click.progressbar(length=max(total, 1), label="verifying", file=sys.stderr) as bar:
+            report = client.verify_artifacts(name, version, repair=repair, progress=bar.update)
+        for damage in report.damaged:
+            names = ", ".join(f"{v.name}:{v.version}" for v in damage.versions)
+            click.echo(f"{damage.problem}: {damage.uri} ({names}): {damage.detail}")
+            if damage.moved_to:
+                click.echo(f"  moved aside to {damage.moved_to}")
+            for fix in damage.fixes:
+                click.echo(f"  fix: {fix}")
+        click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
 @artifact.command("prune")
 @click.option("--only-artifact", is_flag=True, help="Only delete stored data; keep metadata.")
 @click.option("--only-metadata", is_flag=True, help="Only delete metadata; keep stored data.")
@@ -420,7 +455,7 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
                                      dry_run=True)
     if dry_run:
         return _report(preview, as_json)
-    if not preview.versions and not preview.objects and not preview.staging:
+    if not (preview.versions or preview.objects or preview.staging or preview.uploads):
         preview.dry_run = False
         return _emit_json(preview.to_dict()) if as_json else click.echo("nothing to prune")
     if not yes:  # the answer comes from the terminal or piped stdin; no answer means no
@@ -430,7 +465,8 @@ def artifact_prune(only_artifact: bool, only_metadata: bool, ignore_errors: bool
                    ignore_errors=ignore_errors)
     if as_json:
         return _report(client.prune_artifacts(**options), as_json)
-    total = len(preview.versions) + len(preview.staging) + len(preview.objects)
+    total = (len(preview.versions) + len(preview.staging) + len(preview.uploads)
+             + len(preview.objects))
     with click.progressbar(length=max(total, 1), label="pruning", file=sys.stderr) as bar:
         report = client.prune_artifacts(**options, progress=lambda what, n: bar.update(n))
     _report(report, as_json)

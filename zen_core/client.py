@@ -17,6 +17,7 @@ from zen_core.errors import (
 )
 from zen_core.ids import id_prefix, normalize_id, shortest_unique_prefix
 from zen_core.metadata_stores.base import RUN_ORDER_KEYS, VERSION_ORDER_KEYS
+from zen_core.naming import is_text
 from zen_core.queries import Page, PageRequest, parse_sort, run_metadata_filter
 from zen_core.records import (
     ArtifactInfo,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from zen_core.prune import PruneReport
     from zen_core.run_context import RunContext
     from zen_core.stack import Stack
+    from zen_core.verify import VerifyReport
 
 
 class Client:
@@ -82,6 +84,8 @@ class Client:
         """The record of ``kind`` that ``value`` names: a full id in any spelling (a
         ``UUID``, dashed, 32 hex), else what ``by_name`` finds for it, else a unique id
         prefix. ``None`` when nothing matches; an ambiguous prefix lists its matches."""
+        if isinstance(value, str) and not is_text(value):
+            return None  # no record can hold it (a lone surrogate): do not ask the database
         full = normalize_id(value)
         if full is not None:
             return self._by_id(kind, full)
@@ -233,6 +237,11 @@ class Client:
         """A version by name (the latest when ``version`` is None), by id (any spelling;
         ``version`` is then ignored, as in ZenML), or by unique id prefix."""
         store = self._store
+        if version is not None and not is_text(str(version)):
+            raise ArtifactNotFoundError(  # no record can hold it: do not ask the database
+                f"no artifact {name_id_or_prefix!r} version {version!r}: the version is not "
+                f"valid Unicode text (it holds a lone surrogate). Fix: list artifacts with "
+                f"`zen artifact list`.", name=name_id_or_prefix, version=version)
         wanted = None if version is None else str(version)
         av = self._find("artifact_version", name_id_or_prefix,
                         lambda name: self._bind(store.get_artifact_version(name, wanted)))
@@ -241,6 +250,11 @@ class Client:
         return av
 
     def _not_found(self, name: str, version: str | int | None) -> ArtifactNotFoundError:
+        if not is_text(name):  # no record can hold it: do not ask the database
+            return ArtifactNotFoundError(
+                f"no artifact {name!r}: it is not valid Unicode text (it holds a lone "
+                f"surrogate). Fix: list artifacts with `zen artifact list`.",
+                name=name, version=version)
         existing = self._store.list_artifact_versions(name, limit=20)
         if existing and version is not None:
             versions = ", ".join(v.version for v in existing)
@@ -266,6 +280,8 @@ class Client:
         ``tags`` those carrying every one of them."""
         request = PageRequest(size, page)
         order_by, descending = parse_sort(sort_by, VERSION_ORDER_KEYS, "artifact versions")
+        if name is not None and not is_text(name):
+            return request.wrap([], 0)  # no record can hold it
         store = self._store
         tags = _tag_list(tags)
         if run_metadata is not None:
@@ -303,6 +319,21 @@ class Client:
         return prune(self.active_stack, only_artifact=only_artifact,
                      only_metadata=only_metadata, ignore_errors=ignore_errors, dry_run=dry_run,
                      progress=progress)
+
+    def verify_artifacts(self, name: str | None = None, version: str | int | None = None,
+                         repair: bool = False, progress: Any = None) -> VerifyReport:
+        """Re-hash the stored data of every version (of ``name``, or that one ``version``) and
+        report what is damaged; ``repair`` moves damaged objects aside so reruns store fresh
+        copies (see docs/artifacts.md, Verifying and repairing)."""
+        from zen_core.verify import verify
+
+        if name is None:
+            versions = self.list_artifact_versions()
+        elif version is None:
+            versions = self.list_artifact_versions(name) or [self.get_artifact_version(name)]
+        else:
+            versions = [self.get_artifact_version(name, version)]
+        return verify(self.active_stack, versions, repair=repair, progress=progress)
 
     # -- used by the records' lazy properties -------------------------------------------
 

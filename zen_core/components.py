@@ -28,6 +28,10 @@ class Component:
 
     FLAVOR: ClassVar[str]
     Config: ClassVar[type]
+    # The URL schemes its location (the config's ``path``, else ``url``) may use; "" stands
+    # for a plain file path. ``None``: any (the Config checks it). A stack that gives a
+    # scheme outside these is refused, naming the installed flavor that declares it.
+    URL_SCHEMES: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, config: Any) -> None:
         self.config = config

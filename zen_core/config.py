@@ -8,6 +8,7 @@ path, the bad value and what is accepted.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import tomllib
@@ -23,8 +24,8 @@ from zen_core.components import KIND_NAMES, KINDS
 from zen_core.errors import ConfigError, StackNotFoundError
 
 __all__ = ["CONFIG_FILE", "PROJECT_FILE", "ComponentSpec", "ConfigPath", "StackSpec", "ZenConfig",
-           "converter", "default_stack", "find_project_file", "load_config", "mask_secrets",
-           "secret", "structure", "zen_home"]
+           "at_most", "converter", "default_stack", "find_project_file", "load_config",
+           "mask_secrets", "positive", "secret", "structure", "zen_home"]
 
 CONFIG_FILE = "config.toml"
 PROJECT_FILE = "zen.toml"
@@ -32,8 +33,6 @@ COMPONENT_KINDS = KIND_NAMES
 TOP_LEVEL_KEYS = ("active_stack", "allow_pickle", "trusted_modules", "progress", "run_lease_s",
                   "run_lease_renew_s", "stacks", "materializers", "plugins")
 PROGRESS_MODES = ("auto", "on", "off")  # see zen_core.progress
-
-converter = cattrs.Converter(forbid_extra_keys=True)
 
 ConfigPath = NewType("ConfigPath", str)
 ConfigPath.__doc__ = """A file or folder in a ``Config`` class: ``path: ConfigPath``.
@@ -46,10 +45,43 @@ expanded; a URL (``scheme://...``) is kept as written. The value stays a ``str``
 _SEQUENCES = (list, tuple, set, frozenset, Sequence, MutableSequence)
 
 
+# TOML values are typed: a value of another type is a mistake to report, never to convert
+# (cattrs would turn 42 into "42", a path relative to wherever the process happens to run).
+def _strict(expected: str, check: typing.Callable[[Any], bool],
+            convert: typing.Callable[[Any], Any] = lambda v: v) -> Any:
+    def structure(value: Any, _: Any) -> Any:
+        if not check(value):
+            raise TypeError(f"expected {expected}, got {type(value).__name__} {value!r}")
+        return convert(value)
+
+    return structure
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _new_converter() -> cattrs.Converter:
+    """A converter that refuses unknown keys and values of the wrong type."""
+    made = cattrs.Converter(forbid_extra_keys=True)
+    made.register_structure_hook(str, _strict("a string", lambda v: isinstance(v, str)))
+    made.register_structure_hook(bool, _strict("true or false", lambda v: isinstance(v, bool)))
+    made.register_structure_hook(int, _strict(
+        "a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)))
+    made.register_structure_hook(float, _strict("a finite number", _finite, float))
+    made.register_structure_hook(ConfigPath, _strict(
+        "a non-empty path", lambda v: isinstance(v, str) and bool(v.strip())))
+    return made
+
+
+converter = _new_converter()
+
+
 @converter.register_structure_hook_factory(lambda t: (get_origin(t) or t) in _SEQUENCES)
 def _strict_sequence(t: Any) -> Any:
     """cattrs would turn ``"abc"`` into ``["a", "b", "c"]`` for a ``list[str]``: refuse it."""
-    inner = cattrs.Converter(forbid_extra_keys=True).get_structure_hook(t)
+    inner = _new_converter().get_structure_hook(t)
 
     def structure(value: Any, _: Any) -> Any:
         if isinstance(value, str | bytes | Mapping):
@@ -57,6 +89,24 @@ def _strict_sequence(t: Any) -> Any:
         return inner(value, t)
 
     return structure
+
+
+def positive(instance: Any, attribute: Any, value: float | None) -> None:
+    """An attrs validator for config fields: greater than 0 (``None`` passes, for optional
+    fields)."""
+    if value is not None and not value > 0:
+        raise ValueError(f"{attribute.name} = {value!r} must be greater than 0")
+
+
+def at_most(limit: float) -> typing.Callable[[Any, Any, Any], None]:
+    """An attrs validator for config fields: at most ``limit``, so a typo like ``1e30`` is
+    reported here instead of overflowing where the value is used."""
+
+    def check(instance: Any, attribute: Any, value: float | None) -> None:
+        if value is not None and value > limit:
+            raise ValueError(f"{attribute.name} = {value!r} must be at most {limit:g}")
+
+    return check
 
 
 def zen_home() -> Path:
@@ -295,15 +345,15 @@ def _config_path_fields(cls: type) -> list[str]:
 
 
 def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: type) -> str:
-    parts = []
-    for leaf in _leaves(exc):
+    parts, told = [], set()
+    for leaf, key in _leaves(exc):
         if isinstance(leaf, cattrs.ForbiddenExtraKeysError):
             parts.append("unknown key(s) " + ", ".join(repr(k) for k in sorted(leaf.extra_fields)))
             continue
-        note = next((n for n in getattr(leaf, "__notes__", []) if hasattr(n, "name")), None)
-        key = getattr(note, "name", None)
         if key in table:
-            parts.append(f"{key} = {table[key]!r} is invalid ({type(leaf).__name__}: {leaf})")
+            if key not in told:  # the first problem of a key, however many of its items fail
+                told.add(key)
+                parts.append(f"{key} = {table[key]!r} is invalid ({type(leaf).__name__}: {leaf})")
         elif key:
             parts.append(f"required key {key!r} is missing")
         else:
@@ -311,10 +361,14 @@ def _describe_structure_error(exc: Exception, table: Mapping[str, Any], cls: typ
     return "; ".join(parts) or f"{type(exc).__name__}: {exc}"
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
+def _leaves(exc: BaseException, key: str | None = None) -> list[tuple[BaseException, str | None]]:
+    """Each failure with the config key it belongs to (noted on it, or on the group that
+    holds it: an item of a list carries only its index)."""
+    note = next((n for n in getattr(exc, "__notes__", []) if hasattr(n, "name")), None)
+    key = getattr(note, "name", None) or key
     if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub, key)]
+    return [(exc, key)]
 
 
 def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,
@@ -338,6 +392,12 @@ def _parse_stack(name: str, table: Any, src: str, base: Path, home: Path,
                 f"\"{getattr(defaults, kind).flavor}\".",
                 source=src, key_path=f"{path}.{kind}.flavor",
             )
+        if isinstance(comp.get("path"), str) and not comp["path"].strip():
+            raise ConfigError(
+                f"{src}: {path}.{kind}.path = {comp['path']!r} is empty, which would mean the "
+                f"folder of the config file itself. Fix: name a file, folder or URL (a "
+                f"relative path is relative to {base}).",
+                source=src, key_path=f"{path}.{kind}.path")
         if isinstance(comp.get("path"), str) and "://" not in comp["path"]:
             # every store's root: resolved here for any Config class (as ConfigPath is)
             comp["path"] = str((base / Path(comp["path"]).expanduser()).resolve())

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from zen_core.errors import ArtifactNameError
 
 NAME_RULE = ("artifact names may not be empty, '.' or '..', and may not contain '/', '\\', "
-             "control characters or bidirectional-override characters")
+             "control characters, bidirectional-override characters or lone surrogates "
+             "(text that is not valid Unicode)")
 VERSION_RULE = ("versions follow the name rules, may not start or end with white space, and a "
                 "numeric version is a whole number from 1 to 2**63-1 without leading zeros")
 BUILTIN_PLACEHOLDERS = ("date", "time")
@@ -22,8 +23,21 @@ _FORBIDDEN = re.compile("[/\\\\\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NUMBER = re.compile("[0-9]+")
 
 
+def _invalid_text(text: str) -> bool:
+    return text in ("", ".", "..") or _FORBIDDEN.search(text) is not None or not is_text(text)
+
+
+def is_text(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (no lone surrogates, which no database can store)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_name(name: str, what: str = "artifact name") -> str:
-    if not isinstance(name, str) or name in ("", ".", "..") or _FORBIDDEN.search(name):
+    if not isinstance(name, str) or _invalid_text(name):
         rule = NAME_RULE.replace("artifact names", f"{what}s")
         raise ArtifactNameError(f"invalid {what} {name!r}: {rule}.", name=name)
     return name
@@ -33,8 +47,7 @@ def validate_version(version: str | int, name: str | None = None) -> str:
     """A version string as it will be stored (an ``int`` becomes its decimal text)."""
     text = str(version) if type(version) is int else version
     of = f" of artifact {name!r}" if name else ""
-    bad = (not isinstance(text, str) or text in ("", ".", "..") or _FORBIDDEN.search(text)
-           or text != text.strip()
+    bad = (not isinstance(text, str) or _invalid_text(text) or text != text.strip()
            or (_NUMBER.fullmatch(text) is not None
                and (text.startswith("0") or int(text) > MAX_VERSION_NUMBER)))
     if bad:

@@ -18,14 +18,15 @@ from zen_core.config import (
     StackSpec,
     ZenConfig,
     freeze,
+    mask_secrets,
     resolve_paths,
     structure,
 )
 from zen_core.errors import ConfigError, FlavorConflictError, UnknownFlavorError
 from zen_core.plugins import call_each, collect, get_plugin_manager
 
-__all__ = ["Stack", "build_component", "check_plugin_tables", "close_all", "component_class",
-           "flavor_conflicts", "flavors", "get_stack", "providers"]
+__all__ = ["Stack", "build_component", "check_location", "check_plugin_tables", "close_all",
+           "component_class", "flavor_conflicts", "flavors", "get_stack", "providers"]
 
 if TYPE_CHECKING:
     from zen_core.components import Component
@@ -123,6 +124,7 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
         _live.clear()
         _live_pid = os.getpid()
     cls = component_class(spec, pm)
+    check_location(spec, cls, pm)
     options = resolve_paths(spec.options, cls.Config, spec.folder)
     key = (cls, freeze(options))  # another plugin manager may give the flavor another class
     if key in _live:
@@ -131,6 +133,38 @@ def build_component(spec: ComponentSpec, pm: Any = None) -> Any:
     component = cls(config)
     _live[key] = component
     return component
+
+
+def check_location(spec: ComponentSpec, cls: type, pm: Any = None) -> None:
+    """Refuse a ``path``/``url`` whose URL scheme the flavor does not declare, suggesting
+    the installed flavors that do (a local store given ``s3://...`` would write to a
+    folder called ``s3:``). A plain path is left to the flavor's own validation."""
+    schemes = getattr(cls, "URL_SCHEMES", None)
+    key = "path" if "path" in spec.options else "url"
+    value = spec.options.get(key)
+    if schemes is None or not isinstance(value, str) or "://" not in value:
+        return
+    scheme = value.split("://", 1)[0].lower()
+    if scheme in schemes:
+        return
+    handlers = [(flavor, plugin) for flavor, (plugin, other) in flavors(spec.kind, pm).items()
+                if scheme in (getattr(other, "URL_SCHEMES", None) or ())]
+    provider = kind(spec.kind).known_plugins.get(scheme)
+    if handlers:
+        fix = " or ".join(f'flavor = "{flavor}" (plugin {plugin})' for flavor, plugin in handlers)
+        fix = f"use {fix} for {scheme}:// URLs"
+    elif provider:
+        fix = f"pip install {provider} and use its flavor for {scheme}:// URLs"
+    else:
+        fix = f"write {_schemes(schemes)}, or pick the flavor for this location"
+    raise ConfigError(
+        f"{spec.source}: {spec.key_path}.{key} = {mask_secrets(value)!r} is a {scheme}:// URL, "
+        f"which flavor {spec.flavor!r} cannot use (it takes {_schemes(schemes)}). Fix: {fix}.",
+        source=spec.source, key_path=f"{spec.key_path}.{key}", value=mask_secrets(value))
+
+
+def _schemes(schemes: tuple[str, ...]) -> str:
+    return " or ".join("a plain path" if not s else f"{s}:// URLs" for s in schemes)
 
 
 def get_stack(config: ZenConfig, name: str | None = None, pm: Any = None) -> Stack:

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from zen_core._lazy import lazy_exports
 
-__all__ = ["ZEN_DIR", "ArtifactStore", "LocalArtifactStore", "MiB", "ObjectStoreArtifactStore",
-           "StagingEntry", "call_quietly", "check_inside", "check_uri", "positive"]
+__all__ = ["ZEN_DIR", "ArtifactStore", "IncompleteUpload", "LocalArtifactStore", "MiB",
+           "ObjectStoreArtifactStore", "StagingEntry", "call_quietly", "check_inside", "check_uri",
+           "positive"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ZEN_DIR": "zen_core.artifact_stores.base",
     "ArtifactStore": "zen_core.artifact_stores.base",
+    "IncompleteUpload": "zen_core.artifact_stores.base",
     "StagingEntry": "zen_core.artifact_stores.base",
     "check_inside": "zen_core.artifact_stores.base",
     "LocalArtifactStore": "zen_core.artifact_stores.local",
@@ -25,16 +27,22 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "ObjectStoreArtifactStore": "zen_core.artifact_stores.object_store",
     "call_quietly": "zen_core.artifact_stores.object_store",
     "check_uri": "zen_core.artifact_stores.object_store",
-    "positive": "zen_core.artifact_stores.object_store",
+    "positive": "zen_core.config",
 })
 
 if TYPE_CHECKING:
-    from zen_core.artifact_stores.base import ZEN_DIR, ArtifactStore, StagingEntry, check_inside
+    from zen_core.artifact_stores.base import (
+        ZEN_DIR,
+        ArtifactStore,
+        IncompleteUpload,
+        StagingEntry,
+        check_inside,
+    )
     from zen_core.artifact_stores.local import LocalArtifactStore
     from zen_core.artifact_stores.object_store import (
         MiB,
         ObjectStoreArtifactStore,
         call_quietly,
         check_uri,
-        positive,
     )
+    from zen_core.config import positive

@@ -2,9 +2,11 @@
 
 zen_core owns only ``<root>/.zen/``: finished artifacts live under
 ``.zen/objects/<hash[:2]>/<hash>/`` (content-addressed, so identical data is
-stored once) and in-flight writes under ``.zen/staging/<host>-<pid>-<uuid>/``.
-Everything else under the root belongs to the user (e.g. registered files)
-and is never moved or deleted by zen_core.
+stored once), in-flight writes under ``.zen/staging/<host>-<pid>-<uuid>/``,
+objects found corrupt under ``.zen/corrupt/`` and objects a prune is deleting
+under ``.zen/trash/`` (both ``<hash>-<uuid>/``). Everything else under the
+root belongs to the user (e.g. registered files) and is never moved or
+deleted by zen_core.
 """
 
 from __future__ import annotations
@@ -24,6 +26,31 @@ if TYPE_CHECKING:
     import fsspec
 
 ZEN_DIR = ".zen"
+CORRUPT = "corrupt"  # objects a load or `zen artifact verify --repair` found damaged
+TRASH = "trash"  # objects a prune is deleting (put back if a save needs them after all)
+
+
+@attrs.frozen
+class Placement:
+    """Where :meth:`ArtifactStore.place` put a staged object.
+
+    ``kept_staging`` is the staging folder when identical content was stored already:
+    the save keeps it until its version is recorded (see ``zen_core.artifacts.data.settle``).
+    """
+
+    uri: str
+    kept_staging: str | None
+
+
+def holds(present: dict[str, int], expected: dict[str, int]) -> bool:
+    """Whether a listing has every expected file with its size (an empty object never counts,
+    so it is published rather than assumed)."""
+    return bool(expected) and all(present.get(rel) == size for rel, size in expected.items())
+
+
+def manifest_sizes(files: dict[str, list]) -> dict[str, int]:
+    """``{relative_path: size}`` of a manifest (``{relative_path: [size, digest]}``)."""
+    return {rel: int(entry[0]) for rel, entry in files.items()}
 
 
 @attrs.frozen
@@ -44,6 +71,16 @@ class StagingEntry:
     def parse(cls, uri: str, mtime: float | None) -> StagingEntry:
         host, pid, _ = (uri.rstrip("/").rsplit("/", 1)[-1].rsplit("-", 2) + ["", ""])[:3]
         return cls(uri, host, int(pid) if pid.isdigit() else -1, mtime)
+
+
+@attrs.frozen
+class IncompleteUpload:
+    """An upload a writer started and never completed (an S3 multipart upload): storage
+    the service keeps, and may bill, until it is aborted."""
+
+    uri: str  # the object it would have become
+    upload_id: str
+    started: float | None
 
 
 class ArtifactStore(Component):
@@ -190,7 +227,8 @@ class ArtifactStore(Component):
         path = self._fs_path(uri)
         self._fresh()
         if self.fs.exists(path):
-            self.fs.rm(path, recursive=True)
+            # a single file without recursive=True: some filesystems (FTP) refuse it otherwise
+            self.fs.rm(path, recursive=self.fs.isdir(path))
         gone = uri.rstrip("/")
         self._made_dirs = {d for d in self._made_dirs if _relative(d, gone) is None}
 
@@ -217,14 +255,31 @@ class ArtifactStore(Component):
     def size_of(self, uri: str) -> int:
         return sum(self.list_files(uri).values())
 
+    def place(self, staging_uri: str, content_hash: str,
+              files: dict[str, list] | None = None) -> Placement:
+        """Publish a finished staging folder at its content address, or reuse what is there.
+
+        When the address already holds every file of the manifest ``files`` (default: what
+        is staged) with its size, one listing and no hashing, that object is used and the
+        staging folder is left in place as ``kept_staging``. Otherwise the staging folder
+        is published (:meth:`publish`: files missing or of another size, a damaged object's,
+        are replaced) and is gone.
+        """
+        final = self.object_uri(content_hash)
+        expected = manifest_sizes(files) if files is not None else self.list_files(staging_uri)
+        if holds(self.list_files(final), expected):
+            return Placement(final, staging_uri)
+        return Placement(self.publish(staging_uri, content_hash), None)
+
     def publish(self, staging_uri: str, content_hash: str) -> str:
         """Move a finished staging folder to its content address; return the final URI.
 
         Safe between processes without locks: files move one by one to paths named
         by the content hash, so a concurrent publisher of the same content moves the
         same bytes to the same places, and a file already there with its size is kept
-        (identical content, or a publish cut short earlier). Metadata points at the
-        object only after this returns, so no reader sees it half-published.
+        (identical content, or a publish cut short earlier); one missing or of another
+        size (a damaged object) is replaced. Metadata points at the object only after
+        this returns, so no reader sees it half-published.
         """
         final = self.object_uri(content_hash)
         staged = self.list_files(staging_uri)
@@ -236,6 +291,39 @@ class ArtifactStore(Component):
             self.makedirs(final)
         self.discard_staging(staging_uri)
         return final
+
+    def move_aside(self, uri: str, area: str) -> str | None:
+        """Move the stored object at ``uri`` to ``.zen/<area>/<hash>-<uuid>`` (``CORRUPT`` or
+        ``TRASH``); return its new URI, or ``None`` when nothing was there.
+
+        Its content address is then free: the next save of that content publishes a fresh
+        copy. The default moves file by file; override it where the backend renames a
+        folder at once.
+        """
+        files = self.list_files(uri)
+        if not files:
+            self.delete(uri)  # an empty folder, or nothing
+            return None
+        target = self.aside_uri(uri, area)
+        for rel, size in sorted(files.items()):
+            self._move_file(f"{uri}/{rel}", f"{target}/{rel}", size)
+        self.delete(uri)
+        return target
+
+    def aside_uri(self, uri: str, area: str) -> str:
+        """A fresh place under ``.zen/<area>/`` for the object at ``uri``."""
+        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        return self.join(ZEN_DIR, area, f"{name}-{uuid.uuid4().hex[:12]}")
+
+    def iter_aside(self, area: str) -> Iterator[tuple[str, str]]:
+        """``(content_hash, uri)`` of every object moved to ``.zen/<area>/``."""
+        root = self._fs_path(self.join(ZEN_DIR, area))
+        self._fresh()
+        if not self.fs.exists(root):
+            return
+        for info in self.fs.ls(root, detail=True):
+            name = info["name"].rstrip("/").rsplit("/", 1)[-1]
+            yield name.rsplit("-", 1)[0], self._as_uri(info["name"])
 
     def _move_file(self, source: str, target: str, size: int) -> None:
         """Move one file into the content address; losing a race to an identical file is fine."""
@@ -274,6 +362,16 @@ class ArtifactStore(Component):
         for info in self.fs.ls(root, detail=True):
             mtime = _as_timestamp(info.get("mtime") or info.get("LastModified"))
             yield StagingEntry.parse(self._as_uri(info["name"]), mtime)
+
+    def iter_incomplete_uploads(self) -> Iterator[IncompleteUpload]:
+        """Uploads started under ``.zen/staging/`` and never completed (a writer killed
+        mid-write); prune aborts those whose writer is gone. None where the backend has no
+        such thing or cannot list them (the default)."""
+        return iter(())
+
+    def abort_upload(self, upload: IncompleteUpload) -> None:
+        """Abort one upload :meth:`iter_incomplete_uploads` listed, freeing its storage."""
+        raise NotImplementedError(f"{type(self).__name__} lists no incomplete uploads")
 
     def to_local(self, uri: str, target: str) -> None:
         """Copy a file or folder from the store to a local path."""

@@ -9,17 +9,27 @@ import io
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
-from zen_core.artifact_stores.base import ArtifactStore
+from zen_core.artifact_stores.base import (
+    CORRUPT,
+    ZEN_DIR,
+    ArtifactStore,
+    Placement,
+    StagingEntry,
+    holds,
+    manifest_sizes,
+)
+from zen_core.config import ConfigPath
 from zen_core.plugins import hookimpl
 
 
 @attrs.frozen
 class LocalArtifactStoreConfig:
-    path: str
+    path: ConfigPath
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -27,6 +37,7 @@ class LocalArtifactStore(ArtifactStore):
 
     FLAVOR = "local"
     Config = LocalArtifactStoreConfig
+    URL_SCHEMES = ("", "file")
 
     def __init__(self, config: LocalArtifactStoreConfig) -> None:
         super().__init__(config)
@@ -72,7 +83,10 @@ class LocalArtifactStore(ArtifactStore):
         for folder, _, _ in os.walk(uri, topdown=False):
             if folder != uri:
                 os.rmdir(folder)
-        self._spare_staging.append(uri)
+        if StagingEntry.parse(uri, None).pid == os.getpid():
+            self._spare_staging.append(uri)
+        else:  # another process's (a dask worker's): its name would mislead prune
+            os.rmdir(uri)
 
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
         path = self._strip(uri)
@@ -136,19 +150,53 @@ class LocalArtifactStore(ArtifactStore):
     def isdir(self, uri: str) -> bool:
         return os.path.isdir(self._strip(uri))
 
-    def publish(self, staging_uri: str, content_hash: str) -> str:
+    def place(self, staging_uri: str, content_hash: str,
+              files: dict[str, list] | None = None) -> Placement:
+        """One ``rename``: the folder appears complete or not at all. When the address is
+        taken, one listing decides between reusing it and replacing a damaged object."""
         final = self.object_uri(content_hash)
         parent = os.path.dirname(final)
         if parent not in self._made_dirs:
             os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
+        expected = None
+        for attempt in range(2):
+            try:
+                os.rename(staging_uri, final)
+                return Placement(final, None)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            if expected is None:
+                expected = (manifest_sizes(files) if files is not None
+                            else self.list_files(staging_uri))
+            if holds(self.list_files(final), expected) or attempt == 1:
+                return Placement(final, staging_uri)  # the same content is stored already
+            self.move_aside(final, CORRUPT)  # damaged: kept for a look, the address is freed
+        raise AssertionError("unreachable")
+
+    def publish(self, staging_uri: str, content_hash: str) -> str:
+        placed = self.place(staging_uri, content_hash)
+        if placed.kept_staging is not None:
+            self.discard_staging(placed.kept_staging)
+        return placed.uri
+
+    def move_aside(self, uri: str, area: str) -> str | None:
+        target = self.aside_uri(uri, area)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
-            os.rename(staging_uri, final)  # atomic: the folder appears complete or not at all
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-            self.discard_staging(staging_uri)  # identical content is already stored
-        return final
+            os.rename(self._strip(uri), target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def iter_aside(self, area: str) -> Iterator[tuple[str, str]]:
+        try:
+            entries = list(os.scandir(self.join(ZEN_DIR, area)))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            yield entry.name.rsplit("-", 1)[0], entry.path
 
     def makedirs(self, uri: str) -> None:
         os.makedirs(uri, exist_ok=True)

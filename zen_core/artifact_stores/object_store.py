@@ -16,8 +16,11 @@ from typing import Any, ClassVar
 from zen_core.artifact_stores.base import (
     ZEN_DIR,
     ArtifactStore,
+    Placement,
     StagingEntry,
     _as_timestamp,
+    holds,
+    manifest_sizes,
 )
 from zen_core.config import mask_secrets
 from zen_core.errors import StoreError, ZenError
@@ -51,12 +54,6 @@ def check_uri(protocols: tuple[str, ...], service: str, example: str) -> Callabl
     return check
 
 
-def positive(instance: Any, attribute: Any, value: float) -> None:
-    """An attrs validator: the value must be greater than 0."""
-    if value <= 0:
-        raise ValueError(f"{attribute.name} = {value!r} must be greater than 0")
-
-
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
@@ -88,6 +85,11 @@ class ObjectStoreArtifactStore(ArtifactStore):
     ALIASES: ClassVar[tuple[str, ...]]  # protocols accepted in config and URIs
     SERVICE: ClassVar[str]  # "S3", "GCS": for messages
     CREDENTIALS_FIX: ClassVar[str]  # how to give credentials, for messages
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "ALIASES" in cls.__dict__ and "URL_SCHEMES" not in cls.__dict__:
+            cls.URL_SCHEMES = tuple(cls.ALIASES)  # what the stack's path may start with
 
     @property
     def block_size(self) -> int:
@@ -251,6 +253,18 @@ class ObjectStoreArtifactStore(ArtifactStore):
                 out[rel] = int(info.get("size") or 0)
             return out
 
+    def place(self, staging_uri: str, content_hash: str,
+              files: dict[str, list] | None = None) -> Placement:
+        """One listing of the content address decides: reuse it, or copy what is missing."""
+        final = self.object_uri(content_hash)
+        with self._errors("publish", staging_uri):
+            present = self.list_files(final)
+            staged = None if files is not None else self.list_files(staging_uri)
+            if holds(present, manifest_sizes(files) if files is not None else staged):
+                return Placement(final, staging_uri)
+            self._copy_in(staging_uri, final, present, staged)
+        return Placement(final, None)
+
     def publish(self, staging_uri: str, content_hash: str) -> str:
         """Server-side copy of the staged objects to the content address, then delete staging.
 
@@ -259,15 +273,44 @@ class ObjectStoreArtifactStore(ArtifactStore):
         """
         final = self.object_uri(content_hash)
         with self._errors("publish", staging_uri):
-            staged = self.list_files(staging_uri)
-            present = self.list_files(final) if staged else {}
-            todo = sorted(rel for rel, size in staged.items() if present.get(rel) != size)
-            if todo:
-                self.fs.copy([self._key(f"{staging_uri}/{rel}") for rel in todo],
-                             [self._key(f"{final}/{rel}") for rel in todo])
-            if staged:
-                self.fs.rm(sorted(self._key(f"{staging_uri}/{rel}") for rel in staged))
+            self._copy_in(staging_uri, final, self.list_files(final))
         return final
+
+    def _copy_in(self, source: str, final: str, present: dict[str, int],
+                 staged: dict[str, int] | None = None) -> None:
+        """Copy the files under ``source`` that ``final`` lacks (or holds with another size),
+        then delete ``source``."""
+        staged = self.list_files(source) if staged is None else staged
+        todo = sorted(rel for rel, size in staged.items() if present.get(rel) != size)
+        if todo:
+            self.fs.copy([self._key(f"{source}/{rel}") for rel in todo],
+                         [self._key(f"{final}/{rel}") for rel in todo])
+        if staged:
+            self.fs.rm(sorted(self._key(f"{source}/{rel}") for rel in staged))
+
+    def move_aside(self, uri: str, area: str) -> str | None:
+        """Server-side copies to ``.zen/<area>/``, then the originals are deleted."""
+        target = self.aside_uri(uri, area)
+        with self._errors("move", uri):
+            files = self.list_files(uri)
+            if not files:
+                return None
+            self.fs.copy([self._key(f"{uri}/{rel}") for rel in sorted(files)],
+                         [self._key(f"{target}/{rel}") for rel in sorted(files)])
+            self.fs.rm(sorted(self._key(f"{uri}/{rel}") for rel in files))
+        return target
+
+    def iter_aside(self, area: str) -> Iterator[tuple[str, str]]:
+        root = self.join(ZEN_DIR, area)
+        base = self._key(root)
+        with self._errors("list", root):
+            paths = sorted(self._find(root))
+        seen: set[str] = set()
+        for path in paths:
+            name = path[len(base) + 1 :].split("/", 1)[0]
+            if name not in seen:
+                seen.add(name)
+                yield name.rsplit("-", 1)[0], self._canonical(f"{base}/{name}")
 
     def iter_objects(self) -> Iterator[tuple[str, str]]:
         """One listing of ``.zen/objects`` (instead of one per shard and object)."""

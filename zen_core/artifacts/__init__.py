@@ -5,6 +5,7 @@
 * :mod:`zen_core.artifacts.data`: ``save_data`` / ``load_data``, which
   materialize one value into a store (hashed, then published under its
   content address) and read it back verified: what plugins' tests call;
+  ``settle`` finishes a save that reused stored content once it is recorded;
 * :mod:`zen_core.artifacts.artifact_config`: ``ArtifactConfig``;
 * :mod:`zen_core.artifacts.external_artifact`: ``ExternalArtifact`` (a value as a step
   input); :mod:`zen_core.artifacts.unmaterialized_artifact`: ``UnmaterializedArtifact``
@@ -22,7 +23,7 @@ from zen_core._lazy import lazy_exports
 
 __all__ = ["ArtifactConfig", "ExternalArtifact", "StoredData", "UnmaterializedArtifact",
            "load_artifact", "load_data", "register_artifact", "save_artifact", "save_data",
-           "validate_name"]
+           "settle", "validate_name"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ArtifactConfig": "zen_core.artifacts.artifact_config",
@@ -34,12 +35,13 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "StoredData": "zen_core.artifacts.data",
     "save_data": "zen_core.artifacts.data",
     "load_data": "zen_core.artifacts.data",
+    "settle": "zen_core.artifacts.data",
     "validate_name": "zen_core.naming",
 })
 
 if TYPE_CHECKING:
     from zen_core.artifacts.artifact_config import ArtifactConfig
-    from zen_core.artifacts.data import StoredData, load_data, save_data
+    from zen_core.artifacts.data import StoredData, load_data, save_data, settle
     from zen_core.artifacts.external_artifact import ExternalArtifact
     from zen_core.artifacts.unmaterialized_artifact import UnmaterializedArtifact
     from zen_core.artifacts.utils import load_artifact, register_artifact, save_artifact

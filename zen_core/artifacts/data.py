@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from zen_core.artifact_stores.base import CORRUPT
 from zen_core.errors import (
     ArtifactDataMissingError,
     IntegrityError,
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class StoredData:
-    """What saving produced: everything the metadata store records about the data."""
+    """What saving produced: everything the metadata store records about the data.
+
+    ``staging`` is set when identical content was stored already: the staging copy
+    is kept until the version is recorded, then :func:`settle` checks that the
+    object is still there (a prune may have deleted it meanwhile) and discards it.
+    """
 
     uri: str
     content_hash: str
@@ -46,6 +52,7 @@ class StoredData:
     artifact_type: str
     metadata: dict[str, Any]
     visualizations: dict[str, str]
+    staging: str | None = None
 
 
 def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
@@ -54,14 +61,18 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
 
     ``staging``: a staging folder of the store that already holds files of this artifact
     (written by the step through ``get_step_context().get_output_artifact_uri()``); they
-    are hashed and published with what the materializer writes.
+    are hashed and published with what the materializer writes. When the same content is
+    stored already the object is reused and the staging copy kept
+    (``StoredData.staging``): the caller records the version, then calls :func:`settle`.
     """
     from zen_core.materializers.builtin import PickleMaterializer
 
-    staging = staging or store.new_staging_uri()
-    mat = mat_cls(staging, store, allow_pickle=allow_pickle, label=label)
-    layer = "materializer"  # which one to blame: its save, or the store's publishing after it
+    given, staging = staging, None
+    layer = "store"  # which one to blame: the materializer's save, or the store around it
     try:
+        staging = given or store.new_staging_uri()
+        layer = "materializer"
+        mat = mat_cls(staging, store, allow_pickle=allow_pickle, label=label)
         if mat_cls is PickleMaterializer:
             PickleMaterializer.warn_or_refuse(type(data), allow_pickle)
         with mat._io_scope():
@@ -73,11 +84,19 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
         content_hash = combine(files)
         if not files:
             store.makedirs(staging)
-        final = store.publish(staging, content_hash)
+        placed = store.place(staging, content_hash, files)
     except BaseException as exc:
-        _discard(store, staging)
+        if staging is not None:
+            _discard(store, staging)
         if isinstance(exc, ZenError) or not isinstance(exc, Exception):
             raise
+        unwritable = _unwritable(exc, store)
+        if unwritable:
+            raise StoreError(
+                f"cannot save artifact {label}: the artifact store {store.path!r} {unwritable} "
+                f"({type(exc).__name__}: {exc}). Fix: {_UNWRITABLE_FIX[unwritable]}; nothing "
+                f"was recorded.", artifact=label, store=store.path, reason=unwritable,
+            ) from exc
         if layer == "store":
             raise StoreError(
                 f"the artifact store {store.path!r} failed to publish artifact {label} (saved "
@@ -91,6 +110,7 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
             f"({qualified_name(type(data))}) to {staging}: {type(exc).__name__}: {exc}",
             artifact=label, uri=staging,
         ) from exc
+    final = placed.uri
     return StoredData(
         uri=final,
         content_hash=content_hash,
@@ -103,7 +123,70 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
         metadata=metadata,
         visualizations={final + uri[len(staging):] if uri.startswith(staging) else uri: str(kind)
                         for uri, kind in visualizations.items()},
+        staging=placed.kept_staging,
     )
+
+
+_UNWRITABLE_FIX = {
+    "is read-only": "mount it writable, or point the stack's artifact_store.path at a "
+                    "writable place",
+    "may not be written by this user": "give this user write access to it (or run as one "
+                                       "who has), or point the stack's artifact_store.path at "
+                                       "a writable place",
+    "is full": "free space there (`zen artifact prune` removes what no run needs) or grow "
+               "the volume, then run again",
+}
+
+
+def _unwritable(exc: BaseException, store: ArtifactStore) -> str | None:
+    """Why a store refuses writes, from the OS error anywhere in ``exc``'s chain (a denied
+    read of the user's own file, say by the path materializer, is not the store's)."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = getattr(exc, "errno", None)
+        if code == errno.EROFS:
+            return "is read-only"
+        filename = getattr(exc, "filename", None)
+        if code in (errno.EACCES, errno.EPERM) and (
+                filename is None or store.contains(str(filename))):
+            return "may not be written by this user"
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            return "is full"
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
+def settle(store: ArtifactStore, stored: StoredData) -> None:
+    """Finish a save whose version is recorded (and committed, so prunes count it).
+
+    A save that reused an already stored object kept its staging copy; if the object
+    was deleted (by a prune that counted its users before this version existed) or moved
+    aside as corrupt meanwhile, the copy publishes it again; then the copy goes.
+    """
+    if stored.staging is None:
+        return
+    try:
+        if data_present(store, stored.uri, stored.files):
+            store.discard_staging(stored.staging)
+        else:
+            store.publish(stored.staging, stored.content_hash)
+    except ZenError:
+        raise
+    except Exception as exc:
+        raise StoreError(
+            f"the artifact store {store.path!r} could not confirm the data at {stored.uri} "
+            f"after its version was recorded: {type(exc).__name__}: {exc}. Fix: check the "
+            f"store, then run `zen artifact verify`; a rerun stores missing data again.",
+            uri=stored.uri, staging=stored.staging) from exc
+
+
+def abandon(store: ArtifactStore, stored: StoredData) -> None:
+    """Drop what a save kept when its version could not be recorded."""
+    if stored.staging is not None:
+        _discard(store, stored.staging)
 
 
 def _complete_manifest(store: ArtifactStore, staging: str,
@@ -148,7 +231,11 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
         with mat._io_scope():
             value = mat.load(data_type)
         mat._close_reads()
-    except (IntegrityError, ZenError):
+    except IntegrityError as exc:
+        if "actual" in exc.details and store.owned_by_zen(uri):  # the bytes, not the record
+            raise _set_aside(store, uri, exc) from exc
+        raise
+    except ZenError:
         raise
     except Exception as exc:
         if isinstance(exc, OSError):
@@ -157,10 +244,13 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
                 what = (f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing "
                         f"from {uri}" if store.exists(uri) and missing != [""] else
                         f"{uri} does not exist")
+                aside = [moved for h, moved in store.iter_aside(CORRUPT) if h == content_hash
+                         ] if content_hash and store.owned_by_zen(uri) else []
+                why = (f"It was found corrupt and moved aside to {aside[-1]}" if aside else
+                       "It was deleted outside zen_core (or pruned with --only-artifact)")
                 raise ArtifactDataMissingError(
-                    f"the data of artifact {label} is missing from the store: {what}. It was "
-                    f"deleted outside zen_core (or pruned with --only-artifact). Fix: rerun the "
-                    f"step that produced it with enable_cache=False.",
+                    f"the data of artifact {label} is missing from the store: {what}. {why}. "
+                    f"Fix: rerun the step that produced it (or save it again).",
                     uri=uri, artifact=label, missing=missing,
                 ) from exc
         raise MaterializerError(
@@ -169,6 +259,23 @@ def load_data(store: ArtifactStore, registry: MaterializerRegistry, *, uri: str,
             artifact=label, uri=uri,
         ) from exc
     return value
+
+
+def _set_aside(store: ArtifactStore, uri: str, exc: IntegrityError) -> IntegrityError:
+    """Move a corrupt object out of its content address so the advised repair works: the
+    next save of the same content (a rerun, cached or not, or ``save_artifact``) then
+    publishes a fresh copy instead of reusing the damaged one."""
+    try:
+        moved = store.move_aside(uri, CORRUPT)
+    except Exception as move_exc:  # the data stays wrong either way: report both
+        return IntegrityError(
+            f"{exc} Moving the damaged object aside failed too ({type(move_exc).__name__}: "
+            f"{move_exc}); run `zen artifact verify --repair` once the store is writable.",
+            **exc.details)
+    where = f"was moved aside to {moved}" if moved else "is gone already"
+    return IntegrityError(
+        f"{exc} The damaged object {where}, so the rerun (even with caching on) or a save "
+        f"of the same data stores a fresh copy.", **{**exc.details, "moved_to": moved})
 
 
 def check_record(store: ArtifactStore, *, uri: str, files: dict[str, list] | None,

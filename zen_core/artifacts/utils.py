@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zen_core.artifact_stores.base import check_inside
-from zen_core.artifacts.data import StoredData, save_data
+from zen_core.artifacts.data import StoredData, abandon, save_data, settle
 from zen_core.errors import ArtifactVersionExistsError, StoreError
 from zen_core.hashing import combine, hash_stream
 from zen_core.materializers.base import ArtifactType, qualified_name
@@ -46,9 +46,14 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
                                                        allow_pickle=client.config.allow_pickle)
     stored = save_data(stack.artifact_store, mat, data, allow_pickle=client.config.allow_pickle,
                        label=repr(name))
-    av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
-        name=name, data=stored, version=version, tags=tags, origin=ArtifactOrigin.SAVED,
-        run_metadata=run_metadata, artifact_type=artifact_type))
+    try:
+        av = stack.metadata_store.create_artifact_version(NewArtifactVersion(
+            name=name, data=stored, version=version, tags=tags, origin=ArtifactOrigin.SAVED,
+            run_metadata=run_metadata, artifact_type=artifact_type))
+    except BaseException:
+        abandon(stack.artifact_store, stored)
+        raise
+    settle(stack.artifact_store, stored)
     return _announce(client, client._bind(av))
 
 

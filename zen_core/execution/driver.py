@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zen_core import leases
+from zen_core.artifacts.data import StoredData, abandon, settle
 from zen_core.errors import (
     ArtifactVersionExistsError,
     CompositionError,
@@ -98,6 +99,9 @@ def _run_name(pipeline: Pipeline) -> str | None:
 _NAME_ATTEMPTS = 20  # names tried for one run before the store's refusal is final
 
 
+SETTLE_BYTES = 256 << 20  # staging copies of reused outputs kept at most this long in a run
+
+
 class RunDriver:
     """Prepares, records and finishes the steps of one run (see orchestrators.base)."""
 
@@ -126,6 +130,7 @@ class RunDriver:
         self._step_runs: dict[str, StepRun] = {}
         self._staged: dict[str, tuple[StepResult, list[tuple[OutputPlan, NewArtifactVersion]]]] = {}
         self.failures: list[tuple[str, BaseException]] = []
+        self._unsettled: list[StoredData] = []  # recorded outputs that kept a staging copy
         self.progress = track(self)  # a live line on a terminal (zen_core.progress), else no-op
 
     # -- the run -----------------------------------------------------------------
@@ -154,6 +159,10 @@ class RunDriver:
             self._fail_unfinished(exc)
             self.store.finish_run(self.run_record.id, ExecutionStatus.FAILED, time.time(),
                                   error=f"{type(exc).__name__}: {exc}")
+            try:
+                self._settle()  # the outputs recorded before the failure stay visible
+            except Exception as settle_exc:  # the run's own error is the one to raise
+                self.log.error("run.settle_failed", error=str(settle_exc))
             if self.failures:  # the step's own line already gave the error: name it only
                 self.log.error("run.failed", run=self.run_record.name,
                                failed_step=self.failures[0][0])
@@ -164,6 +173,7 @@ class RunDriver:
         leases.keeper.release(self.run_record.id)
         finished = time.time()
         self.store.finish_run(self.run_record.id, ExecutionStatus.COMPLETED, finished)
+        self._settle()
         self.log.info("run.finished", run=self.run_record.name,
                       duration=f"{finished - self.started:.3f}s")
         from zen_core.client import Client
@@ -331,12 +341,23 @@ class RunDriver:
         step_run = self._step_runs[node.id]
         loaded = {f"loaded:{av_id}": av_id for av_id in result.loaded}
         logged = self._logged_elsewhere(node, result.log)
-        with self.store.transaction(group=True):
-            created = self.store.complete_step_run(
-                step_run.id, outputs=[(plan.key, new) for plan, new in news],
-                extra_inputs=loaded, finished=result.finished)
-            if result.log:
-                self._record_log(step_run, result.log, logged)
+        try:
+            with self.store.transaction(group=True):
+                created = self.store.complete_step_run(
+                    step_run.id, outputs=[(plan.key, new) for plan, new in news],
+                    extra_inputs=loaded, finished=result.finished)
+                if result.log:
+                    self._record_log(step_run, result.log, logged)
+        except BaseException:
+            for _, stored in result.outputs:
+                abandon(self.stack.artifact_store, stored)
+            raise
+        # Outputs that reused stored objects are confirmed once others can count them:
+        # at the end of the run (a flush per step would undo group commit), or sooner
+        # when their staging copies grow large.
+        self._unsettled += [stored for _, stored in result.outputs if stored.staging is not None]
+        if sum(stored.size for stored in self._unsettled) > SETTLE_BYTES:
+            self._settle()
         for (plan, _), av in zip(news, created):
             self._outputs[(node.id, plan.io_name)] = av
             notify(self.plugins, "zen_after_artifact_saved", artifact_version=av)
@@ -346,6 +367,15 @@ class RunDriver:
         self.log.info("step.completed", step=node.id,
                       duration=f"{(result.finished - result.started) * 1000:.1f}ms",
                       outputs=len(created))
+
+    def _settle(self) -> None:
+        """Commit, then confirm each recorded output that reused a stored object (see
+        ``zen_core.artifacts.data.settle``)."""
+        pending, self._unsettled = self._unsettled, []
+        if pending:
+            self.store.flush()
+            for stored in pending:
+                settle(self.stack.artifact_store, stored)
 
     def fail(self, node: Invocation, exc: BaseException) -> None:
         step_run = self._step_runs.get(node.id)

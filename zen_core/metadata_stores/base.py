@@ -333,11 +333,32 @@ class MetadataStore(Component):
 
     def unreferenced_artifact_versions(self) -> list[ArtifactVersion]:
         """Versions produced by steps (origin ``step``) or stored as a step's input (origin
-        ``external``: an ``ExternalArtifact``) that no existing step run produced or consumed.
+        ``external``: an ``ExternalArtifact``) that no existing step run produced or
+        consumed, hidden ones included.
 
         Versions saved or registered by name are never among them. ``zen artifact
         prune`` deletes these.
         """
+        raise NotImplementedError
+
+    def hide_artifact_versions(self, ids: Iterable[str]) -> None:
+        """Tombstone these versions (one transaction): from then on no read returns them —
+        not by name, id, listing, summary or a step run's inputs and outputs — except
+        :meth:`unreferenced_artifact_versions`, :meth:`hidden_artifact_versions`,
+        :meth:`content_hash_counts` and :meth:`version_taken` (their numbers stay taken).
+
+        Prune hides the versions it removes before it deletes their data, so a prune
+        killed half-way never leaves a visible version without data.
+        """
+        raise NotImplementedError
+
+    def unhide_artifact_versions(self, ids: Iterable[str]) -> None:
+        """Make hidden versions visible again (their data could not be deleted, or they
+        are referenced again); unknown or visible ids are ignored."""
+        raise NotImplementedError
+
+    def hidden_artifact_versions(self) -> list[ArtifactVersion]:
+        """Every hidden version in creation order: what a killed prune left to finish."""
         raise NotImplementedError
 
     def delete_artifact_versions(self, ids: Iterable[str]) -> None:
@@ -346,8 +367,9 @@ class MetadataStore(Component):
         raise NotImplementedError
 
     def content_hash_counts(self, hashes: Iterable[str]) -> dict[str, int]:
-        """How many versions point at each of these content hashes (absent: none); pruning
-        deletes stored data only when no version points at it any more."""
+        """How many versions, hidden ones included, point at each of these content hashes
+        (absent: none); pruning deletes stored data only when no version but the ones it
+        removes points at it."""
         raise NotImplementedError
 
     # -- run metadata and tags -------------------------------------------------------

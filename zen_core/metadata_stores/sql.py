@@ -111,6 +111,9 @@ MIGRATIONS: list[list[str | Callable[[Any], None]]] = [
     [  # 4: what runs were configured with (PipelineRun.config)
         "ALTER TABLE pipeline_runs ADD COLUMN config TEXT",
     ],
+    [  # 5: a version a prune is removing is hidden first (when), its data goes, then its row
+        "ALTER TABLE artifact_versions ADD COLUMN hidden {float}",
+    ],
 ]
 
 _AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, materializer_version, "
@@ -386,10 +389,11 @@ class SQLMetadataStore(MetadataStore):
 
     def _version_filter(self, name: str | None, tags: Sequence[str]) -> tuple[str, list]:
         clauses, args = _tag_clauses(ResourceType.ARTIFACT_VERSION, "artifact_versions.id", tags)
+        clauses.append("hidden IS NULL")  # a prune is removing it
         if name is not None:
             clauses.append("name = ?")
             args.append(name)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+        return " WHERE " + " AND ".join(clauses), args
 
     def _run_filter(self, pipeline_name: str | None, status: str | None,
                     tags: Sequence[str]) -> tuple[str, list]:
@@ -531,7 +535,7 @@ class SQLMetadataStore(MetadataStore):
         cur.execute(
             f"SELECT sa.direction, sa.io_name, {cols} FROM step_artifacts sa "
             f"JOIN artifact_versions av ON av.id = sa.artifact_version_id "
-            f"WHERE sa.step_run_id = ? ORDER BY av.seq",
+            f"WHERE sa.step_run_id = ? AND av.hidden IS NULL ORDER BY av.seq",
             (step_run_id,),
         )
         inputs: dict[str, ArtifactVersion] = {}
@@ -605,24 +609,25 @@ class SQLMetadataStore(MetadataStore):
                              ) -> ArtifactVersion | None:
         with self._read() as cur:
             if version is None:
-                cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE name = ? "
-                            f"ORDER BY seq DESC LIMIT 1", (name,))
+                cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE name = ? AND "
+                            f"hidden IS NULL ORDER BY seq DESC LIMIT 1", (name,))
             else:
                 cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE name = ? AND "
-                            f"version = ?", (name, str(version)))
+                            f"version = ? AND hidden IS NULL", (name, str(version)))
             row = cur.fetchone()
         return _artifact(row) if row else None
 
     def get_artifact_version_by_id(self, av_id: str) -> ArtifactVersion | None:
         with self._read() as cur:
-            cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE id = ?", (av_id,))
+            cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE id = ? AND "
+                        f"hidden IS NULL", (av_id,))
             row = cur.fetchone()
         return _artifact(row) if row else None
 
     def find_artifact_version(self, name: str, content_hash: str) -> ArtifactVersion | None:
         with self._read() as cur:
             cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE content_hash = ? AND "
-                        f"name = ? ORDER BY seq DESC LIMIT 1", (content_hash, name))
+                        f"name = ? AND hidden IS NULL ORDER BY seq DESC LIMIT 1", (content_hash, name))
             row = cur.fetchone()
         return _artifact(row) if row else None
 
@@ -649,7 +654,7 @@ class SQLMetadataStore(MetadataStore):
         with self._read() as cur:
             cur.execute(
                 "SELECT g.name, g.n, av.version, av.created FROM (SELECT name, COUNT(*) AS n, "
-                "MAX(seq) AS last FROM artifact_versions GROUP BY name) g "
+                "MAX(seq) AS last FROM artifact_versions WHERE hidden IS NULL GROUP BY name) g "
                 "JOIN artifact_versions av ON av.seq = g.last ORDER BY g.name"
             )
             return [ArtifactSummary(r[0], int(r[1]), r[2], r[3]) for r in cur.fetchall()]
@@ -698,6 +703,26 @@ class SQLMetadataStore(MetadataStore):
                 f"NOT EXISTS (SELECT 1 FROM step_artifacts sa JOIN step_runs sr "
                 f"ON sr.id = sa.step_run_id WHERE sa.artifact_version_id = av.id) ORDER BY seq"
             )
+            return [_artifact(r) for r in cur.fetchall()]
+
+    def hide_artifact_versions(self, ids: Iterable[str]) -> None:
+        self._set_hidden(ids, time.time())
+
+    def unhide_artifact_versions(self, ids: Iterable[str]) -> None:
+        self._set_hidden(ids, None)
+
+    def _set_hidden(self, ids: Iterable[str], when: float | None) -> None:
+        ids = list(ids)
+        with self._write() as cur:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cur.execute(f"UPDATE artifact_versions SET hidden = ? WHERE id IN "
+                            f"({', '.join('?' * len(chunk))})", (when, *chunk))
+
+    def hidden_artifact_versions(self) -> list[ArtifactVersion]:
+        with self._read() as cur:
+            cur.execute(f"SELECT {_AV_COLS} FROM artifact_versions WHERE hidden IS NOT NULL "
+                        f"ORDER BY seq")
             return [_artifact(r) for r in cur.fetchall()]
 
     def delete_artifact_versions(self, ids: Iterable[str]) -> None:

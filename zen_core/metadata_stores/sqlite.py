@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from zen_core.config import ConfigPath
+from zen_core.config import ConfigPath, at_most, positive
 from zen_core.errors import MetadataStoreError
 from zen_core.metadata_stores.base import MetadataStore
 from zen_core.metadata_stores.sql import Dialect, SQLMetadataStore
@@ -24,12 +24,14 @@ from zen_core.plugins import hookimpl
 @attrs.frozen
 class SQLiteMetadataStoreConfig:
     path: ConfigPath
-    busy_timeout_s: float = 60.0
+    # how long a writer waits for another's lock before failing (a day at most)
+    busy_timeout_s: float = attrs.field(default=60.0, validator=[positive, at_most(86400)])
 
 
 class SQLiteMetadataStore(SQLMetadataStore):
     FLAVOR = "sqlite"
     Config = SQLiteMetadataStoreConfig
+    URL_SCHEMES = ("",)
     GROUP_COMMIT_S = 0.02  # each commit costs a write per touched page: share them
     dialect = Dialect(
         placeholder="?",

@@ -11,8 +11,8 @@ from typing import Any
 import attrs
 import pytest
 
-from zen_core.artifact_stores.base import ArtifactStore
-from zen_core.artifacts.data import StoredData, load_data, save_data
+from zen_core.artifact_stores.base import CORRUPT, TRASH, ArtifactStore
+from zen_core.artifacts.data import StoredData, load_data, save_data, settle
 from zen_core.errors import ArtifactDataMissingError, IntegrityError, MaterializerError
 from zen_core.materializers.base import Materializer
 from zen_core.materializers.builtin import BytesMaterializer
@@ -32,6 +32,7 @@ class MemoryArtifactStore(ArtifactStore):
 
     FLAVOR = "memory"
     Config = MemoryArtifactStoreConfig
+    URL_SCHEMES = ("memory",)
     PROCESS_LOCAL = True  # other processes cannot see this memory
 
     def _make_fs(self) -> Any:
@@ -70,6 +71,8 @@ class ArtifactStoreContract:
         b = save_data(artifact_store, BytesMaterializer, b"same", allow_pickle=False, label="'b'")
         assert a.uri == b.uri
         assert len(dict(artifact_store.iter_objects())) == 1
+        assert a.staging is None and b.staging is not None  # kept until b is recorded
+        settle(artifact_store, b)
         _assert_no_staged_data(artifact_store)
 
     def test_load_verifies(self, artifact_store: ArtifactStore) -> None:
@@ -82,6 +85,75 @@ class ArtifactStoreContract:
             f.write(b"PAYLOAD")
         with pytest.raises(IntegrityError, match="data.bin"):
             load_data(artifact_store, registry, files=stored.files, **kwargs)
+
+    def test_a_corrupt_object_is_moved_aside_on_load_so_a_new_save_repairs_it(
+            self, artifact_store: ArtifactStore) -> None:
+        """Defect 1: a load that fails verification frees the content address, so saving the
+        same content again (the advised repair) publishes a fresh copy."""
+        stored = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                           label="'c'")
+        _damage(artifact_store, f"{stored.uri}/a/mid.bin", b"M" * 2000)  # same size: only a
+        with pytest.raises(IntegrityError, match=r"moved aside to \S+/\.zen/corrupt/"):
+            _load(artifact_store, stored)  # hash tells
+        assert artifact_store.list_files(stored.uri) == {}
+        [(aside_hash, aside)] = list(artifact_store.iter_aside(CORRUPT))
+        assert aside_hash == stored.content_hash
+        assert artifact_store.list_files(aside)["a/mid.bin"] == 2000
+        again = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                          label="'c'")
+        assert again.uri == stored.uri and again.staging is None  # published afresh
+        assert _load(artifact_store, again) == NESTED
+
+    @pytest.mark.parametrize("damage", ["truncated", "deleted"])
+    def test_a_save_replaces_a_damaged_object_instead_of_reusing_it(
+            self, artifact_store: ArtifactStore, damage: str) -> None:
+        """A dedup hit compares the stored object's file names and sizes with the new manifest
+        (one listing): a file missing or of another size is replaced, not trusted."""
+        stored = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                           label="'d'")
+        if damage == "truncated":
+            _damage(artifact_store, f"{stored.uri}/top.bin", b"t" * 10)
+        else:
+            artifact_store.delete(f"{stored.uri}/a/b/c/leaf.bin")
+        again = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                          label="'d'")
+        assert again.staging is None  # not a dedup hit
+        assert artifact_store.list_files(again.uri) == _sizes(NESTED)
+        assert _load(artifact_store, again) == NESTED
+        _assert_no_staged_data(artifact_store)
+
+    def test_a_dedup_hit_keeps_its_staging_copy_until_settled(
+            self, artifact_store: ArtifactStore) -> None:
+        """The race of a save deduplicating onto an object that a prune deletes: the save
+        keeps its staging copy until its version is recorded; settling republishes from it
+        when the object is gone, and discards it otherwise."""
+        first = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                          label="'r'")
+        again = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                          label="'r'")
+        assert again.uri == first.uri and again.staging is not None
+        assert artifact_store.list_files(again.staging) == _sizes(NESTED)
+        artifact_store.delete(first.uri)  # a prune that counted the users before this save
+        settle(artifact_store, again)
+        assert _load(artifact_store, again) == NESTED
+        _assert_no_staged_data(artifact_store)
+        third = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                          label="'r'")
+        settle(artifact_store, third)  # the object is there: the copy just goes
+        assert artifact_store.list_files(third.uri) == _sizes(NESTED)
+        _assert_no_staged_data(artifact_store)
+
+    def test_move_aside_frees_the_content_address(self, artifact_store: ArtifactStore) -> None:
+        stored = save_data(artifact_store, FilesMaterializer, NESTED, allow_pickle=False,
+                           label="'m'")
+        moved = artifact_store.move_aside(stored.uri, TRASH)
+        assert artifact_store.owned_by_zen(moved) and not artifact_store.exists(stored.uri)
+        assert artifact_store.list_files(moved) == _sizes(NESTED)
+        assert [h for h, _ in artifact_store.iter_aside(TRASH)] == [stored.content_hash]
+        assert artifact_store.move_aside(stored.uri, TRASH) is None  # nothing there any more
+        assert artifact_store.publish(moved, stored.content_hash) == stored.uri  # put back
+        assert _load(artifact_store, stored) == NESTED
+        assert list(artifact_store.iter_aside(TRASH)) == []
 
     def test_contains(self, artifact_store: ArtifactStore) -> None:
         assert artifact_store.contains(artifact_store.join("x", "y"))
@@ -233,9 +305,16 @@ def _publish_in_child(store: ArtifactStore, files: dict[str, bytes], barrier: An
     try:
         barrier.wait(timeout=60)  # all publish at the same moment
         stored = save_data(store, FilesMaterializer, files, allow_pickle=False, label="'race'")
+        settle(store, stored)
         results.put(("ok", stored))
     except BaseException as exc:
         results.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+
+
+def _damage(store: ArtifactStore, uri: str, content: bytes) -> None:
+    """Overwrite a stored file behind zen_core's back (as a disk error or a tool could)."""
+    with store.open(uri, "wb") as f:
+        f.write(content)
 
 
 def _assert_no_staged_data(store: ArtifactStore) -> None:

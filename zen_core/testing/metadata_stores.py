@@ -331,6 +331,58 @@ class MetadataStoreContract(RunLeaseContract, RunMetadataContract):
         assert metadata_store.content_hash_counts([h]) == {h: 1}
         assert metadata_store.get_artifact_version_by_id(a.id) is None
 
+    def test_hidden_versions_are_seen_by_no_read_until_shown_again(
+            self, metadata_store: MetadataStore) -> None:
+        """Prune hides versions before deleting their data (a killed prune must not leave
+        visible versions without data); numbers and counts still include them."""
+        run = _run()
+        metadata_store.create_run(run)
+        producer = _step(run, "make")
+        metadata_store.create_step_run(producer, {})
+        first, second = metadata_store.complete_step_run(producer.id, outputs=[
+            ("a", NewArtifactVersion("t", stored_data("one"), producer_step_run_id=producer.id,
+                                     run_id=run.id)),
+            ("b", NewArtifactVersion("t", stored_data("two"), producer_step_run_id=producer.id,
+                                     run_id=run.id))], extra_inputs={}, finished=time.time())
+        metadata_store.delete_run(run.id)
+        metadata_store.hide_artifact_versions([second.id])
+
+        assert metadata_store.get_artifact_version("t").id == first.id
+        assert metadata_store.get_artifact_version("t", "2") is None
+        assert metadata_store.get_artifact_version_by_id(second.id) is None
+        assert [v.id for v in metadata_store.list_artifact_versions("t")] == [first.id]
+        assert [v.id for v in metadata_store.list_artifact_versions()] == [first.id]
+        assert [(a.name, a.versions, a.latest_version)
+                for a in metadata_store.list_artifacts()] == [("t", 1, "1")]
+        assert [v.id for v in metadata_store.hidden_artifact_versions()] == [second.id]
+        # what prune and numbering need still sees it
+        assert metadata_store.version_taken("t", "2")
+        h = stored_data("two").content_hash
+        assert metadata_store.content_hash_counts([h]) == {h: 1}
+        assert {v.id for v in metadata_store.unreferenced_artifact_versions()} == {
+            first.id, second.id}
+        later = metadata_store.create_artifact_version(NewArtifactVersion("t", stored_data()))
+        assert later.version == "3"  # a hidden number is never given again
+
+        metadata_store.unhide_artifact_versions([second.id, "unknown"])
+        assert metadata_store.get_artifact_version("t", "2").id == second.id
+        assert metadata_store.hidden_artifact_versions() == []
+        metadata_store.hide_artifact_versions([second.id])
+        metadata_store.delete_artifact_versions([second.id])
+        assert metadata_store.hidden_artifact_versions() == []
+
+    def test_a_hidden_output_is_not_among_its_step_runs_outputs(
+            self, metadata_store: MetadataStore) -> None:
+        run = _run()
+        metadata_store.create_run(run)
+        producer = _step(run)
+        metadata_store.create_step_run(producer, {})
+        [av] = metadata_store.complete_step_run(producer.id, outputs=[("output", NewArtifactVersion(
+            "o", stored_data(), producer_step_run_id=producer.id, run_id=run.id))],
+            extra_inputs={}, finished=time.time())
+        metadata_store.hide_artifact_versions([av.id])
+        assert metadata_store.step_io(producer.id) == ({}, {})
+
     def test_list_artifacts(self, metadata_store: MetadataStore) -> None:
         for name in ("b", "a", "b"):
             metadata_store.create_artifact_version(NewArtifactVersion(name, stored_data()))

@@ -87,13 +87,16 @@ class ObjectStoreContract(ObjectStoreFixtures, ArtifactStoreContract):
     * ``small_block_size``: the smallest ``block_size`` the service allows, so a few
       MiB already take several blocks (parts, chunks, ranges);
     * ``secrets``: config overrides holding secrets that ``describe`` must mask;
-    * ``config_errors``: ``[(overrides, message fragment), ...]`` of bad config values.
+    * ``config_errors``: ``[(overrides, message fragment), ...]`` of bad config values;
+    * ``lists_incomplete_uploads``: whether a writer killed mid-upload leaves an upload the
+      store lists (``iter_incomplete_uploads``) for prune to abort.
     """
 
     aliases: ClassVar[tuple[str, ...]] = ()
     small_block_size: ClassVar[int] = 5 * MiB
     secrets: ClassVar[dict[str, Any]] = {}
     config_errors: ClassVar[list[tuple[dict[str, Any], str]]] = []
+    lists_incomplete_uploads: ClassVar[bool] = False  # GCS resumable sessions cannot be listed
 
     # -- the store ------------------------------------------------------------------------
 
@@ -175,8 +178,13 @@ class ObjectStoreContract(ObjectStoreFixtures, ArtifactStoreContract):
         [leftover] = list(store.iter_staging())  # the header made it; the payload never did
         assert leftover.pid == int(leftover.uri.rsplit("-", 2)[1])
         assert list(store.list_files(leftover.uri)) == ["header.json"]
-        assert client.prune_artifacts().staging == [leftover.uri]
+        uploads = [u.uri for u in store.iter_incomplete_uploads()]
+        assert uploads == ([f"{leftover.uri}/payload.bin"] if self.lists_incomplete_uploads
+                           else [])
+        report = client.prune_artifacts()
+        assert report.staging == [leftover.uri] and report.uploads == uploads
         assert list(store.iter_staging()) == []
+        assert list(store.iter_incomplete_uploads()) == []  # nothing left to pay for
         save_artifact(b"after the crash", name="next")  # the next run proceeds normally
         assert load_artifact("next") == b"after the crash"
         assert client.get_artifact_version("next").version == "1"

@@ -23,10 +23,12 @@ from zen_core.client import Client
 from zen_core.metadata_stores import NewArtifactVersion
 from zen_core.models import PipelineRun, StepRun
 
+LOCAL = "http://localhost"  # without a token the dashboard answers loopback names only
+
 
 @pytest.fixture
 def http():
-    with TestClient(create_app(client=Client())) as client:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as client:
         yield client
 
 
@@ -107,7 +109,7 @@ def test_six_step_run_is_drawn_whole_and_fits(http, pipelines):
 
 def test_failed_step_is_the_focal_node(dataset):
     failed = dataset.runs["failed"]
-    with TestClient(create_app(client=dataset.client)) as http:
+    with TestClient(create_app(client=dataset.client), base_url=LOCAL) as http:
         body = http.get(f"/api/runs/{failed.id}").json()
         page = http.get(f"/runs/{failed.id}").text
     explode = failed.steps["explode"].id

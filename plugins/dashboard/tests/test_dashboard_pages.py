@@ -13,6 +13,8 @@ with warnings.catch_warnings():
 
 from zen_dashboard.app import PAGE_CSP, cookie_value, create_app, scrub
 
+LOCAL = "http://localhost"  # without a token the dashboard answers loopback names only
+
 
 @pytest.fixture(scope="session")
 def app(dataset):
@@ -21,7 +23,7 @@ def app(dataset):
 
 @pytest.fixture
 def http(app):
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         yield client
 
 
@@ -250,7 +252,7 @@ def test_metadata_is_a_key_value_table_with_numbers_formatted_and_raw_json_a_cli
     from zen_core.client import Client
 
     av = save_artifact(2.0398199999999997, "noisy_number")
-    with TestClient(create_app(client=Client())) as local:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as local:
         text = local.get(f"/artifact-versions/{av.id}").text
     table = text.split('<table class="kv metadata">')[1].split("</table>")[0]
     assert "<th>value</th><td>2.03982</td>" in table
@@ -290,7 +292,7 @@ def test_saved_artifact_shows_tags_and_no_lineage():
     from zen_core.client import Client
 
     av = save_artifact({"a": 1}, "loose_dict", tags=["handmade", "<b>bold</b>"])
-    with TestClient(create_app(client=Client())) as local:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as local:
         text = local.get(f"/artifact-versions/{av.id}").text
     assert 'href="/artifacts/loose_dict?tag=handmade">handmade</a>' in text
     assert "&lt;b&gt;bold&lt;/b&gt;" in text
@@ -315,7 +317,7 @@ def test_tags_and_metadata_show_and_tags_filter_runs_and_versions():
     log_metadata({"owner": "ml-team"}, run_id_name_or_prefix=tagged.id)
     first = save_artifact(1, "weights", tags=["prod"])
     save_artifact(2, "weights")
-    with TestClient(create_app(client=Client())) as local:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as local:
         runs = local.get("/runs", params={"tag": "prod"}).text
         assert tagged.name in runs and plain.name not in runs
         assert 'href="/runs?tag=prod">prod</a>' in runs
@@ -339,7 +341,7 @@ def test_structured_strings_are_shown_as_their_kind():
 
     notes = save_artifact(MarkdownString("**bold** claim"), "notes")
     table = save_artifact(CSVString("a,b\n1,2\n"), "table")
-    with TestClient(create_app(client=Client())) as local:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as local:
         assert "<strong>bold</strong> claim" in local.get(f"/artifact-versions/{notes.id}").text
         assert "<td>2</td>" in local.get(f"/artifact-versions/{table.id}").text
 
@@ -406,7 +408,7 @@ def test_corrupt_visualization_is_reported_not_served(pipelines):
 
     run = pipelines.report_pipeline(n=2)
     av = run.steps["make_table"].outputs["flowers"]
-    with TestClient(create_app(client=Client())) as local:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as local:
         urls = visualization_urls(local, av)
         uri = next(u for u, k in av.visualizations.items() if k == "csv")
         with open(uri, "a") as f:  # the local store's URIs are plain paths
@@ -427,7 +429,7 @@ def test_missing_visualization_is_reported(pipelines):
     av = run.steps["make_table"].outputs["flowers"]
     uri = next(u for u, k in av.visualizations.items() if k == "image")
     os.remove(uri)
-    with TestClient(create_app(client=Client())) as local:
+    with TestClient(create_app(client=Client()), base_url=LOCAL) as local:
         url = visualization_urls(local, av)["image"]
         r = local.get(url)
     assert r.status_code == 502 and "is missing from the artifact store" in r.text
@@ -489,3 +491,100 @@ def test_query_token_once_then_cookie(guarded):
 def test_scrub_hides_credentials_in_messages():
     assert scrub("cannot reach 'postgresql://zen:hunter2@db:5432/zen'") == \
         "cannot reach 'postgresql://***:***@db:5432/zen'"
+
+
+# -- hardening (issue 13, defect 3) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8237", "127.0.0.1.evil.example",
+                                  "10.0.0.7", "[::2]:8237"])
+def test_without_a_token_another_host_name_is_refused(app, host):
+    """DNS rebinding: a page on evil.example that points its name at 127.0.0.1 sends
+    ``Host: evil.example``; without a token nothing but the bound names is served."""
+    with TestClient(app, base_url=LOCAL) as client:
+        for url in ("/runs", "/api/runs", "/static/style.css"):
+            r = client.get(url, headers={"Host": host})
+            assert r.status_code == 400, (url, r.status_code)
+            assert "answers only requests for 127.0.0.1, ::1, localhost" in r.text
+            assert "--allow-host NAME" in r.text
+        assert client.get("/api/runs", headers={"Host": host}).json()["status"] == 400
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8237", "127.0.0.1", "127.0.0.1:8237",
+                                  "[::1]:8237", "[::1]"])
+def test_the_loopback_names_are_served(app, host):
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.get("/api/runs", headers={"Host": host}).status_code == 200
+
+
+def test_allowed_hosts_extend_the_loopback_names(dataset):
+    from zen_dashboard import allowed_hosts
+
+    hosts = allowed_hosts("127.0.0.1", ("dash.test",))
+    assert hosts == ("127.0.0.1", "localhost", "::1", "dash.test")
+    with TestClient(create_app(client=dataset.client, hosts=hosts), base_url=LOCAL) as client:
+        assert client.get("/api/runs", headers={"Host": "dash.test:8237"}).status_code == 200
+        assert client.get("/api/runs", headers={"Host": "other.test"}).status_code == 400
+
+
+def test_with_a_token_any_host_name_may_carry_it(guarded):
+    headers = {"Host": "dash.example.org", "Authorization": "Bearer s3cret-token"}
+    assert guarded.get("/api/runs", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["//evil.example/x", "///evil.example/x", "/\\evil.example/x"])
+def test_the_token_redirect_never_leaves_the_origin(guarded, path):
+    r = guarded.get(f"http://testserver{path}", params={"token": "s3cret-token"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    location = r.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert location == "/evil.example/x"
+
+
+@pytest.mark.parametrize("url", ["/runs", "/api/runs", "/artifacts", "/api/artifacts/flowers"])
+@pytest.mark.parametrize("page", [str(10**30), "1000001"])
+def test_a_huge_page_number_is_a_bad_request(http, url, page):
+    r = http.get(url, params={"page": page})
+    assert r.status_code == 400, r.text
+    assert f"page={page} is too large (at most 1,000,000)" in r.text
+
+
+def test_a_version_with_100k_metadata_entries_gives_a_bounded_page():
+    import attrs
+
+    from zen_core.client import Client
+    from zen_core.metadata_stores import NewArtifactVersion
+    from zen_core.testing import stored_data
+
+    client = Client()
+    data = attrs.evolve(stored_data(), metadata={f"key_{i:06d}": i for i in range(100_000)})
+    av = client.active_stack.metadata_store.create_artifact_version(
+        NewArtifactVersion("wide", data, origin="saved"))
+    with TestClient(create_app(client=client), base_url=LOCAL) as local:
+        page = local.get(f"/artifact-versions/{av.id}")
+        full = local.get(f"/api/artifact-versions/{av.id}")
+    assert page.status_code == 200 and len(page.content) < 200_000
+    assert "The first 200 of 100,001 keys" in page.text  # its run metadata: + storage_size
+    assert f'<a href="/api/artifact-versions/{av.id}">the full JSON</a>' in page.text
+    assert "<th>key_000199</th>" in page.text and "key_000200" not in page.text
+    assert len(full.json()["version"]["metadata"]) == 100_000
+
+
+def test_the_runs_page_marks_crashed_runs_failed():
+    import time
+    import uuid
+
+    from zen_core.client import Client
+    from zen_core.metadata_stores import RunLease
+    from zen_core.models import ExecutionStatus, PipelineRun
+
+    client = Client()
+    run = PipelineRun(id=uuid.uuid4().hex, name="killed-run", pipeline_name="p",
+                      status=ExecutionStatus.RUNNING, created=time.time(), finished=None,
+                      params={}, error=None)
+    client.active_stack.metadata_store.create_run(
+        run, RunLease("elsewhere", 4242, 1.0, time.time() - 5))  # its lease ran out
+    with TestClient(create_app(client=client), base_url=LOCAL) as local:
+        [listed] = local.get("/api/runs").json()["items"]
+    assert listed["status"] == "failed" and listed["error"].startswith("crashed: ")

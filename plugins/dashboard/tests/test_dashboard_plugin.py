@@ -61,3 +61,17 @@ def test_bad_stack_is_a_clear_error():
                                 env={"ZEN_STACK": None})
     assert result.exit_code != 0
     assert "nosuchstack" in result.output
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_a_port_outside_1_to_65535_is_a_clear_error(port):
+    result = CliRunner().invoke(_cli(), ["dashboard", "--port", port])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Invalid value for '--port'" in result.output
+    assert ("is not in the range 1<=x<=65535" in result.output
+            or "is not a valid integer" in result.output)
+
+
+def test_allow_host_is_documented_in_help():
+    result = CliRunner().invoke(_cli(), ["dashboard", "--help"])
+    assert "--allow-host NAME" in result.output and "refused" in result.output

@@ -17,6 +17,9 @@ from zen_core.plugins import hookimpl
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8237
 TOKEN_ENV = "ZEN_DASHBOARD_TOKEN"
+# Host names a dashboard without a token answers to (DNS rebinding: a page on another site
+# that resolves its own name to 127.0.0.1 sends that name, never these).
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def is_loopback(host: str) -> bool:
@@ -37,15 +40,26 @@ def check_bind(host: str, token: str | None) -> None:
             f"token. Fix: pass --token SECRET (or set {TOKEN_ENV}), or bind {DEFAULT_HOST}.")
 
 
+def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The ``Host`` names a dashboard bound to ``host`` answers when it needs no token."""
+    return tuple(dict.fromkeys(h.lower().strip("[]") for h in (*LOOPBACK_NAMES, host, *extra)))
+
+
 @click.command("dashboard")
 @click.option("--host", default=DEFAULT_HOST, show_default=True,
               help="Address to bind; anything but loopback requires --token.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--port", default=DEFAULT_PORT, show_default=True,
+              type=click.IntRange(1, 65535), help="TCP port to listen on (1-65535).")
 @click.option("--token", envvar=TOKEN_ENV, default=None,
               help=f"Secret every request must carry (header, ?token= once, then a cookie). "
                    f"Also read from {TOKEN_ENV}.")
+@click.option("--allow-host", "allow_host", multiple=True, metavar="NAME",
+              help="Another Host name to answer without a token (e.g. a name in /etc/hosts "
+                   "for 127.0.0.1); repeatable. Without a token, requests naming any other "
+                   "host are refused.")
 @click.option("--stack", "stack_name", default=None, help="Show this stack instead of the active one.")
-def dashboard(host: str, port: int, token: str | None, stack_name: str | None) -> None:
+def dashboard(host: str, port: int, token: str | None, allow_host: tuple[str, ...],
+              stack_name: str | None) -> None:
     """Serve a read-only web UI of runs, steps, artifacts and lineage."""
     check_bind(host, token)
     if stack_name:
@@ -54,7 +68,7 @@ def dashboard(host: str, port: int, token: str | None, stack_name: str | None) -
 
     from zen_dashboard.app import create_app
 
-    app = create_app(token=token)
+    app = create_app(token=token, hosts=allowed_hosts(host, allow_host))
     _ = app.state.zen.client.active_stack  # config errors show here, not on the first request
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/" + ("?token=<your token>" if token else "")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -21,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from zen_core.errors import ZenError
-from zen_dashboard import data, formatting, visuals
+from zen_dashboard import LOOPBACK_NAMES, data, formatting, visuals
 
 HERE = Path(__file__).parent
 COOKIE = "zen_dashboard"
@@ -43,8 +45,14 @@ class DashboardState:
     token: str | None
 
 
-def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
-    """The dashboard for ``client`` (default: a Client of the active stack)."""
+def create_app(*, token: str | None = None, client: Any = None,
+               hosts: Iterable[str] | None = None) -> Starlette:
+    """The dashboard for ``client`` (default: a Client of the active stack).
+
+    Without a ``token``, only requests whose ``Host`` is one of ``hosts`` (default: the
+    loopback names) are served; others get 400, so a page elsewhere cannot reach the
+    dashboard through DNS rebinding.
+    """
     if client is None:
         from zen_core.client import Client
 
@@ -95,7 +103,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         av = data.get_version(client, request.path_params["av_id"])
         ctx = data.version_detail(client, av)
         ctx["shown"] = visuals.inline(client.active_stack.artifact_store, av)
-        ctx["metadata"] = visuals.metadata_rows(av.run_metadata)
+        ctx.update(visuals.metadata_view(av))
         return page(request, "version.html", ctx)
 
     def visualization(request: Request) -> Response:
@@ -208,7 +216,7 @@ def create_app(*, token: str | None = None, client: Any = None) -> Starlette:
         ZenError: on_error, 404: on_error, 405: on_error, Exception: on_error})
     state = DashboardState(client=client, stack_name=client.config.stack().name, token=token)
     app.state.zen = state
-    app.add_middleware(Guard, token=token)
+    app.add_middleware(Guard, token=token, hosts=LOOPBACK_NAMES if hosts is None else hosts)
     return app
 
 
@@ -225,23 +233,31 @@ def cookie_value(token: str) -> str:
 
 
 class Guard:
-    """Checks the token (when one is set), adds security headers and ``Server-Timing``.
+    """Checks the token (when one is set), else the ``Host`` header; adds security headers
+    and ``Server-Timing``.
 
     A token is accepted from ``Authorization: Bearer``, ``X-Zen-Token``, a
     ``?token=`` query parameter (pages then redirect to the same URL without
-    it, setting a cookie), or that cookie.
+    it, setting a cookie), or that cookie. Without a token, a request naming a
+    host outside ``hosts`` is refused (400).
     """
 
-    def __init__(self, app: Any, token: str | None) -> None:
+    def __init__(self, app: Any, token: str | None, hosts: Iterable[str] = LOOPBACK_NAMES
+                 ) -> None:
         self.app = app
         self.token = token
         self.cookie = cookie_value(token) if token else None
+        self.hosts = frozenset(h.lower().strip("[]") for h in hosts)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         set_cookie = False
+        if not self.token:
+            host = _host_name(scope)
+            if host not in self.hosts:
+                return await self._refuse_host(scope, send, host)
         if self.token:
             verdict = self._check(scope)
             if verdict == "deny":
@@ -250,7 +266,9 @@ class Guard:
                 query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(),
                                                       keep_blank_values=True) if k != "token"]
                 if scope["method"] == "GET" and not scope["path"].startswith("/api/"):
-                    target = scope["path"] + ("?" + urlencode(query) if query else "")
+                    # one leading slash: "//evil.example/x" would leave for another origin
+                    target = "/" + scope["path"].lstrip("/\\") + (
+                        "?" + urlencode(query) if query else "")
                     return await self._send(send, 303, b"", [
                         (b"location", target.encode()), (b"set-cookie", self._cookie_header())])
                 set_cookie = True
@@ -292,18 +310,31 @@ class Guard:
     def _cookie_header(self) -> bytes:
         return f"{COOKIE}={self.cookie}; Path=/; HttpOnly; SameSite=Strict".encode()
 
+    async def _refuse_host(self, scope: dict, send: Any, host: str | None) -> None:
+        allowed = ", ".join(sorted(self.hosts))
+        message = (f"this dashboard answers only requests for {allowed} (it needs no token), "
+                   f"and this one was for {host!r}. Fix: open it at http://127.0.0.1:PORT/, "
+                   f"or start it with --allow-host NAME for a name of your own (or with "
+                   f"--token).")
+        await self._send_error(scope, send, 400, "bad host", message, [])
+
     async def _deny(self, scope: dict, send: Any) -> None:
         message = ("this dashboard requires a token, and the request carried none or a wrong "
                    "one. Fix: open the dashboard URL with ?token=<your token> once (a cookie "
                    "keeps you signed in), or send the header 'Authorization: Bearer <token>'.")
+        await self._send_error(scope, send, 401, "token required", message,
+                               [(b"www-authenticate", b"Bearer")])
+
+    async def _send_error(self, scope: dict, send: Any, status: int, title: str, message: str,
+                          headers: list) -> None:
         if scope["path"].startswith("/api/"):
-            body, ctype = json.dumps({"error": message, "status": 401}).encode(), b"application/json"
+            body = json.dumps({"error": message, "status": status}).encode()
+            ctype = b"application/json"
         else:
-            body = (f"<!doctype html><title>zen dashboard: token required</title>"
-                    f"<h1>401: token required</h1><p>{message}</p>").encode()
+            body = (f"<!doctype html><title>zen dashboard: {title}</title>"
+                    f"<h1>{status}: {title}</h1><p>{html.escape(message)}</p>").encode()
             ctype = b"text/html; charset=utf-8"
-        await self._send(send, 401, body, [(b"content-type", ctype),
-                                            (b"www-authenticate", b"Bearer")])
+        await self._send(send, status, body, [(b"content-type", ctype), *headers])
 
     @staticmethod
     async def _send(send: Any, status: int, body: bytes, headers: list) -> None:
@@ -312,6 +343,17 @@ class Guard:
                    (b"x-content-type-options", b"nosniff")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _host_name(scope: dict) -> str | None:
+    """The host the request names (``Host`` without its port), lowercased."""
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"host":
+            host = value.decode("latin-1").strip().lower()
+            if host.startswith("["):  # [::1]:8237
+                return host[1:].split("]", 1)[0]
+            return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return None
 
 
 def _same(given: str | None, expected: str | None) -> bool:

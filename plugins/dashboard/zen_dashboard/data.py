@@ -20,6 +20,7 @@ from zen_dashboard.formatting import number
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000  # far past any store's last page; bigger offsets overflow the database
 LINEAGE_LIMIT = 80  # nodes per direction
 CONSUMER_LIMIT = 50
 COMPARE_LIMIT = 8  # runs side by side
@@ -41,6 +42,9 @@ class BadRequest(ZenError):
 def page_args(query: Any) -> tuple[int, int]:
     """``page`` (from 1) and ``per_page`` (up to MAX_PER_PAGE) from a query string."""
     page = _positive_int(query, "page", 1)
+    if page > MAX_PAGE:
+        raise BadRequest(f"page={page} is too large (at most {MAX_PAGE:,}). Fix: follow the "
+                         f"page links, or ask for a page the listing has.", page=page)
     per_page = _positive_int(query, "per_page", PER_PAGE)
     if per_page > MAX_PER_PAGE:
         raise BadRequest(f"per_page={per_page} is too large (at most {MAX_PER_PAGE}). "
@@ -160,6 +164,7 @@ def visualizations(av: ArtifactVersion) -> list[tuple[str, str]]:
 
 def runs_page(client: Any, *, pipeline: str | None, status: str | None, page: int,
               per_page: int, tag: str | None = None) -> dict[str, Any]:
+    client.reap_crashed_runs()  # a run whose process died shows as failed, not running
     runs = client.list_pipeline_runs(pipeline_name=pipeline, status=status, size=per_page,
                                      page=page, tags=[tag] if tag else None)
     short = client.shortest_prefixes("run", [r.id for r in runs])

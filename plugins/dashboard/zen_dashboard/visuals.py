@@ -22,7 +22,7 @@ from zen_core.errors import ZenError
 from zen_core.hashing import new_hasher
 from zen_core.models import ArtifactVersion
 from zen_dashboard.data import NotFound, visualizations
-from zen_dashboard.formatting import number
+from zen_dashboard.formatting import number, pretty_json
 
 MAX_BYTES = 32 * 1024 * 1024  # served raw
 INLINE_BYTES = 2 * 1024 * 1024  # rendered into the page (markdown, CSV, JSON)
@@ -31,6 +31,8 @@ CSV_COLS = 50
 HIST_BINS = 12
 LIST_ITEMS = 20  # a metadata list longer than this is summarised
 TEXT_CHARS = 300
+METADATA_ROWS = 200  # metadata keys shown on a version page; the API has all of them
+RAW_JSON_CHARS = 50_000  # larger metadata JSON is linked, not inlined
 
 CONTENT_TYPES = {"html": "text/html; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
                  "csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -172,9 +174,24 @@ def rows_in_data(av: ArtifactVersion) -> int | None:
     return rows if isinstance(rows, int) and not isinstance(rows, bool) else None
 
 
-def metadata_rows(metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Metadata as key/value rows: numbers formatted, short lists inline, mappings nested."""
-    return [{"key": str(key), **_value(value)} for key, value in sorted((metadata or {}).items())]
+def metadata_rows(metadata: dict[str, Any] | None, limit: int | None = None
+                  ) -> list[dict[str, Any]]:
+    """Metadata as key/value rows: numbers formatted, short lists inline, mappings nested;
+    the first ``limit`` keys in order when given."""
+    keys = sorted((metadata or {}), key=str)[:limit]
+    return [{"key": str(key), **_value(metadata[key])} for key in keys]  # type: ignore[index]
+
+
+def metadata_view(av: ArtifactVersion) -> dict[str, Any]:
+    """What the version page shows of its run metadata, bounded however much was recorded: at
+    most METADATA_ROWS rows, and the raw JSON inline only while it is small; the API
+    (``json_url``) always has all of it."""
+    metadata = av.run_metadata  # what the materializer extracted, storage_size, what was logged
+    raw = pretty_json(metadata) if len(metadata) <= METADATA_ROWS else ""
+    return {"metadata": metadata_rows(metadata, METADATA_ROWS),
+            "metadata_total": len(metadata),
+            "metadata_json": raw if len(raw) <= RAW_JSON_CHARS else None,
+            "metadata_url": f"/api/artifact-versions/{av.id}"}
 
 
 def _value(value: Any) -> dict[str, Any]:

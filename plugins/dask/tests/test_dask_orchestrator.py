@@ -407,3 +407,17 @@ def test_steps_defined_in_main_reach_workers_of_an_own_local_cluster(zen_home, t
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
         "status": "completed", "greeting": "hello dask", "on_worker": True}
 
+
+
+def test_a_clean_run_leaves_no_staging_folders_on_the_workers(dask_stack, tmp_path):
+    """Defect 13: workers kept their emptied staging folders for reuse and left one per
+    worker process behind after every clean run."""
+    run = parallel(str(tmp_path))  # both workers save outputs
+    assert run.status == "completed"
+    assert len({s.outputs["pid"].load() for n, s in run.steps.items() if "pid" in s.outputs}) == 2
+    store = Client().active_stack.artifact_store
+    assert list(store.iter_staging()) == []
+    uncached = chain.with_options(enable_cache=False)
+    for _ in range(2):  # the second run stores content that is there already
+        assert uncached(5).status == "completed"
+    assert list(store.iter_staging()) == []

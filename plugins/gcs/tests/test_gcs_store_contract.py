@@ -17,7 +17,9 @@ class TestGCSArtifactStore(ObjectStoreContract):
     small_block_size = MiB  # several resumable-upload chunks for a few MiB
     secrets = {"token": "ya29.raw-oauth-access-token"}
     config_errors = [
-        ({"path": "s3://bucket/zen"}, "is not a GCS URI. Fix: write gs://BUCKET"),
+        ({"path": "s3://bucket/zen"}, "is a s3:// URL, which flavor 'gcs' cannot use (it takes "
+                                      "gs:// URLs or gcs:// URLs). Fix: use flavor = \"s3\""),
+        ({"path": "bucket/zen"}, "is not a GCS URI. Fix: write gs://BUCKET"),
         ({"block_size": 1000}, "block_size = 1000 must be a positive multiple of 256 KiB"),
         ({"connect_timeout": -1}, "connect_timeout = -1.0 must be greater than 0"),
         ({"secret": "x"}, "unknown key(s) 'secret'"),

@@ -171,6 +171,65 @@ def test_connection_lost_mid_write_rolls_back_with_a_clear_error(make_store, pg_
     assert store.create_artifact_version(NewArtifactVersion("half", stored_data())).version == "1"
 
 
+def test_connection_lost_mid_read_is_a_clear_error_and_the_next_call_reconnects(
+        make_store, pg_admin, monkeypatch):
+    """Defect 9: a connection killed between two statements of one read (here: get_run
+    looks a name up by id first) raised psycopg's AdminShutdown, raw."""
+    import zen_postgres
+
+    app = f"zen_read_{uuid.uuid4().hex[:8]}"
+    store = make_store(application_name=app)
+    run = _new_run()
+    store.create_run(run)
+    execute = zen_postgres._ReadCursor.execute
+    statements = []
+
+    def killed_after_the_first(self, query, args=()):
+        statements.append(query)
+        if len(statements) == 2:
+            assert _terminate(pg_admin, app) == 1
+        return execute(self, query, args)
+
+    with monkeypatch.context() as patched, pytest.raises(MetadataStoreError) as info:
+        patched.setattr(zen_postgres._ReadCursor, "execute", killed_after_the_first)
+        store.get_run(run.name)
+    message = str(info.value)
+    assert message.startswith("the connection to the PostgreSQL metadata store ")
+    assert "was lost while reading (AdminShutdown: " in message
+    assert "nothing was changed. Fix: check the server and the network" in message
+    assert "the next call opens a new connection" in message
+    assert store.get_run(run.name).id == run.id  # reopened
+    store.finish_run(run.id, ExecutionStatus.COMPLETED, time.time())
+    assert store.get_run(run.id).status == "completed"
+
+
+def test_connection_lost_at_commit_is_a_clear_error(make_store, pg_admin, monkeypatch):
+    import zen_postgres
+
+    app = f"zen_commit_{uuid.uuid4().hex[:8]}"
+    store = make_store(application_name=app)
+    store.list_artifacts()
+    execute, fetchone = zen_postgres._WriteCursor.execute, zen_postgres._WriteCursor.fetchone
+    queries = []
+
+    def recorded(self, query, args=()):
+        queries.append(query)
+        return execute(self, query, args)
+
+    def killed_before_commit(self):  # the version's seq is the write's last result
+        row = fetchone(self)
+        if queries[-1].startswith("INSERT INTO artifact_versions"):
+            assert _terminate(pg_admin, app) == 1
+        return row
+
+    with monkeypatch.context() as patched, pytest.raises(MetadataStoreError) as info:
+        patched.setattr(zen_postgres._WriteCursor, "execute", recorded)
+        patched.setattr(zen_postgres._WriteCursor, "fetchone", killed_before_commit)
+        store.create_artifact_version(NewArtifactVersion("c", stored_data()))
+    assert "lost while committing, so whether the write was recorded is unknown" in str(info.value)
+    assert store.get_artifact_version("c") is None  # the server never saw the COMMIT
+
+
 def test_threads_share_a_pool_and_versions_stay_gap_free(make_store):
     store = make_store(pool_size=3)
     errors = []

@@ -50,3 +50,30 @@ class TestMultipart(ObjectStoreFixtures):
         assert not store.exists(uri)
         parts = store.fs.call_s3("list_multipart_uploads", Bucket=store.bucket)
         assert not [u for u in parts.get("Uploads", []) if u["Key"].endswith("aborted.bin")]
+
+    def test_prune_aborts_only_uploads_whose_writer_is_gone(self, small_blocks):
+        """Defect 13: a multipart upload left under staging is storage S3 bills until it is
+        aborted. Prune aborts those of dead writers and spares a writer still writing."""
+        import socket
+        import subprocess
+        import sys
+
+        store = Client().active_stack.artifact_store
+        finished = subprocess.Popen([sys.executable, "-c", "pass"])
+        finished.wait()  # its pid is free now: a writer that died
+        staging = store.join(".zen", "staging")
+        live_uri = store.new_staging_uri() + "/part.bin"
+        dead_uri = f"{staging}/{socket.gethostname()}-{finished.pid}-{'0' * 32}/part.bin"
+        for uri in (live_uri, dead_uri):
+            store.fs.call_s3("create_multipart_upload", Bucket=store.bucket,
+                             Key=store._key(uri).split("/", 1)[1])
+        outside = store.fs.call_s3("create_multipart_upload", Bucket=store.bucket,
+                                   Key=store._key(small_blocks + "/user/mine.bin").split("/", 1)[1])
+        assert sorted(u.uri for u in store.iter_incomplete_uploads()) == sorted([live_uri, dead_uri])
+
+        assert Client().prune_artifacts(dry_run=True).uploads == [dead_uri]
+        report = Client().prune_artifacts()
+        assert report.uploads == [dead_uri] and "1 incomplete upload(s) aborted" in report.summary()
+        assert [u.uri for u in store.iter_incomplete_uploads()] == [live_uri]  # still writing
+        left = store.fs.call_s3("list_multipart_uploads", Bucket=store.bucket)["Uploads"]
+        assert outside["UploadId"] in {u["UploadId"] for u in left}  # not zen_core's: kept

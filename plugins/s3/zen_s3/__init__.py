@@ -11,11 +11,14 @@ from __future__ import annotations
 import concurrent.futures
 import io
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
 from zen_core.artifact_stores import (
+    ZEN_DIR,
+    IncompleteUpload,
     MiB,
     ObjectStoreArtifactStore,
     call_quietly,
@@ -144,6 +147,29 @@ class S3ArtifactStore(ObjectStoreArtifactStore):
                                    for lo in range(0, len(view), span)))
 
         sync(self.fs.loop, fill)
+
+    def iter_incomplete_uploads(self) -> Iterator[IncompleteUpload]:
+        """Multipart uploads under the staging prefix (one listing per 1,000)."""
+        staging = self.join(ZEN_DIR, "staging")
+        prefix = self._key(staging).split("/", 1)[1] + "/"
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        with self._errors("list uploads under", staging):
+            while True:
+                page = self.fs.call_s3("list_multipart_uploads", **params)
+                for upload in page.get("Uploads", []):
+                    initiated = upload.get("Initiated")
+                    yield IncompleteUpload(
+                        self._canonical(f"{self.bucket}/{upload['Key']}"), upload["UploadId"],
+                        initiated.timestamp() if initiated is not None else None)
+                if not page.get("IsTruncated"):
+                    return
+                params.update(KeyMarker=page.get("NextKeyMarker"),
+                              UploadIdMarker=page.get("NextUploadIdMarker"))
+
+    def abort_upload(self, upload: IncompleteUpload) -> None:
+        with self._errors("abort the upload of", upload.uri):
+            self.fs.call_s3("abort_multipart_upload", Bucket=self.bucket,
+                            Key=self._key(upload.uri).split("/", 1)[1], UploadId=upload.upload_id)
 
     def _open_write(self, uri: str, mode: str, **kwargs: Any) -> Any:
         if mode not in ("wb", "xb"):
