@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,17 @@ def core_names_used(source: str) -> list[tuple[int, str, str]]:
     return used
 
 
+def declared_all(module: str) -> list[str]:
+    """A face's ``__all__`` as written in its source, read without importing it (a face
+    may need a library this environment lacks, such as the guide's pandas)."""
+    origin = importlib.util.find_spec(module).origin
+    for node in ast.parse(Path(origin).read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise AssertionError(f"{module} has no literal __all__")
+
+
 def boundary_violations(source: str) -> list[str]:
     problems = []
     for line, module, name in core_names_used(source):
@@ -71,7 +83,7 @@ def boundary_violations(source: str) -> list[str]:
             if f"{module}.{name}" in PUBLIC_FACES or (not name and module in PUBLIC_FACES):
                 continue
             problems.append(f"line {line}: {module} is internal")
-        elif name and name not in importlib.import_module(module).__all__:
+        elif name and name not in declared_all(module):
             if f"{module}.{name}" in PUBLIC_FACES:
                 continue
             problems.append(f"line {line}: {module}.{name} is not in its __all__")
@@ -98,6 +110,9 @@ def test_the_check_catches_internal_imports():
 
 @pytest.mark.parametrize("face", PUBLIC_FACES)
 def test_every_face_exports_what_it_lists(face):
+    if face == "zen_core.testing.guide":
+        for library in ("numpy", "pandas", "sklearn"):  # the guide's example needs them
+            pytest.importorskip(library)
     module = importlib.import_module(face)
     missing = [name for name in module.__all__ if not hasattr(module, name)]
     assert missing == []

@@ -505,3 +505,13 @@ def test_a_failed_step_is_logged_once_with_its_error(capfd, monkeypatch):
     err = capfd.readouterr().err
     assert err.count("a very particular failure") == 1, err
     assert "run.failed" in err and "failed_step=explode" in err
+
+
+def test_parameters_with_non_string_dict_keys_are_refused_clearly():
+    @pipeline
+    def keyed():
+        takes(value={"a": [{1: "one", "b": 2}]})  # mixed key types cannot even be sorted
+
+    with pytest.raises(ParameterError, match=r"'value': a parameter's dict keys must be strings.*"
+                                             r"got the key 1 \(int\)"):
+        keyed()

@@ -219,6 +219,13 @@ class Composer:
                 f"save_artifact() it and pass Client().get_artifact_version(...)).",
                 step=inv_id, argument=name, value_type=type(value),
             ) from None
+        key = _non_string_key(value)
+        if key is not None:
+            raise ParameterError(
+                f"step {inv_id!r}, argument {name!r}: a parameter's dict keys must be strings, "
+                f"as JSON object keys are (the parameter is recorded, and keyed into the cache, "
+                f"as JSON), got the key {key!r} ({type_name(type(key))}). Fix: use string keys, "
+                f"or pass it as an artifact.", step=inv_id, argument=name, key=key)
         matches, value = conform(value, annotation)
         if not matches:
             raise ParameterError(
@@ -227,6 +234,21 @@ class Composer:
                 step=inv_id, argument=name, value_type=type(value),
             )
         return value
+
+
+def _non_string_key(value: Any) -> Any:
+    """The first dict key (at any depth) that is not a string, else ``None``."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    return key
+                pending.append(inner)
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
 
 
 def bind_with_parameters(signature: inspect.Signature, args: tuple, kwargs: Mapping[str, Any],
