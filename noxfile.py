@@ -101,8 +101,14 @@ def bench(session: nox.Session) -> None:
     """Every benchmark script; each prints its medians and ratios."""
     _install(session, "-e", ".", *[arg for p in PLUGINS for arg in ("-e", f"{p}[bench]")])
     scripts = session.posargs or sorted(glob.glob("benchmarks/bench_*.py"))
+    summary = os.path.join(session.create_tmp(), "goals.txt")
+    if os.path.exists(summary):
+        os.remove(summary)
     for script in scripts:
-        session.run("python", script)
+        session.run("python", script, env={"ZEN_BENCH_SUMMARY": summary})
+    if os.path.exists(summary):
+        with open(summary) as f:
+            session.log("goals (zen_core vs the raw figure of the same run):\n" + f.read())
 
 
 @nox.session

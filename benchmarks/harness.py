@@ -63,3 +63,30 @@ def pass_through_pipeline(value: Any, annotation: Any = Any) -> Callable[[], Any
         consume(produce())
 
     return two_steps
+
+
+def goal(workload: str, zen: float, raw: float | None = None, *, unit: str = "s",
+         max_ratio: float | None = None, max_value: float | None = None,
+         raw_label: str = "raw", spread: list[float] | None = None) -> bool:
+    """Print one ``GOAL`` line: zen_core's figure, the raw figure measured in the same run,
+    their ratio and whether the issue's goal is met; ``nox -s bench`` gathers these lines
+    into its summary table. ``max_ratio`` bounds ``zen / raw``, ``max_value`` bounds ``zen``
+    (in ``unit``); ``spread`` lists the individual runs behind the median ``zen``."""
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
+    ratio = zen / raw if raw else None
+    met = ((max_ratio is None or (ratio is not None and ratio <= max_ratio))
+           and (max_value is None or zen * scale <= max_value))
+    wanted = " and ".join(
+        ([f"ratio <= {max_ratio:g}"] if max_ratio is not None else [])
+        + ([f"<= {max_value:g} {unit}"] if max_value is not None else []))
+    raw_text = f"{raw_label} {raw * scale:.4g} {unit}" if raw else f"{raw_label} -"
+    ratio_text = f"{ratio:.2f}x" if ratio is not None else "-"
+    runs = f" runs [{', '.join(f'{v * scale:.4g}' for v in spread)}]" if spread else ""
+    line = (f"GOAL | {workload} | zen {zen * scale:.4g} {unit} | {raw_text} | ratio {ratio_text} "
+            f"| goal {wanted or '-'} | {'met' if met else 'MISSED'}{runs}")
+    print(line, flush=True)
+    summary = os.environ.get("ZEN_BENCH_SUMMARY")
+    if summary:  # set by ``nox -s bench``, which prints every script's goals at the end
+        with open(summary, "a") as f:
+            f.write(line + "\n")
+    return met
