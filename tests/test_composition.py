@@ -539,3 +539,35 @@ def test_a_configured_parameter_equal_to_a_positional_argument_is_fine():
         configurable(1)
 
     assert loaded_outputs(p(), "configurable") == {"output": 3}
+
+
+def _sig_a(a, b=2, *, c, d=4): ...
+def _sig_b(a, /, b): ...
+def _sig_c(a, *rest, **options): ...
+def _sig_d(): ...
+
+
+@pytest.mark.parametrize("func", [_sig_a, _sig_b, _sig_c, _sig_d])
+@pytest.mark.parametrize(("args", "kwargs"), [
+    ((), {}), ((1,), {}), ((1,), {"c": 3}), ((1, 2), {"c": 3, "d": 5}), ((), {"a": 1, "c": 3}),
+    ((1, 2, 3), {"c": 3}), ((1,), {"a": 1, "c": 3}), ((1,), {"c": 3, "zz": 1}), ((1, 2), {}),
+])
+def test_the_fast_binding_agrees_with_inspect(func, args, kwargs):
+    """Composing binds each call without inspect when it can; what it binds, and which
+    calls it leaves to inspect (whose errors name the problem), must not differ."""
+    import inspect
+
+    from zen_core.signatures import parse_step
+
+    signature = parse_step(func, "s")
+    plain = signature.plain_arguments(args, kwargs)
+    try:
+        expected = dict(signature.call_signature.bind(*args, **kwargs).arguments)
+    except TypeError:
+        expected = None
+    if plain is not None:
+        assert plain == expected and list(plain) == list(expected)
+    elif expected is not None:  # left to inspect: only signatures it must handle
+        assert any(p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL,
+                              inspect.Parameter.VAR_KEYWORD)
+                   for p in signature.parameters.values())

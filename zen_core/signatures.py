@@ -40,6 +40,38 @@ class StepSignature:
     outputs: tuple[OutputSpec, ...]
     unannotated_return: bool  # an unannotated step returning None has no output
     source_hash: str
+    # for binding calls while composing: the parameters without annotations, and whether
+    # each is an ordinary named one (then a plain call binds without inspect, see below)
+    call_signature: inspect.Signature = attrs.field(init=False, eq=False, repr=False)
+    _plain: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        params = list(self.parameters.values())
+        object.__setattr__(self, "call_signature", inspect.Signature(params))
+        object.__setattr__(self, "_plain", all(
+            p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params))
+
+    def plain_arguments(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """What ``call_signature.bind(*args, **kwargs).arguments`` gives, for a call that
+        fits a signature of ordinary named parameters; ``None`` when ``inspect`` must bind
+        it (``*args``, positional-only parameters, or a call that does not fit, whose
+        error inspect words). Binding is most of composing a long pipeline."""
+        if not self._plain:
+            return None
+        params = self.parameters
+        if len(args) > len(params) or not kwargs.keys() <= params.keys():
+            return None
+        bound: dict[str, Any] = {}
+        for i, (name, param) in enumerate(params.items()):
+            if i < len(args):
+                if param.kind is not param.POSITIONAL_OR_KEYWORD or name in kwargs:
+                    return None
+                bound[name] = args[i]
+            elif name in kwargs:
+                bound[name] = kwargs[name]
+            elif param.default is param.empty:
+                return None  # missing: inspect says which
+        return bound
 
 
 def parse_step(func: Callable[..., Any], step_name: str) -> StepSignature:

@@ -83,6 +83,9 @@ class Composer:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.invocations: dict[str, Invocation] = {}
+        # per step name, the last ``_N`` suffix given: lower ones are all taken, so the
+        # next free id is found without rescanning (a 5,000-step chain stays linear)
+        self._suffixes: dict[str, int] = {}
 
     def add(self, step: Step, args: tuple, kwargs: dict[str, Any],
             invocation_id: str | None, after: Any = None) -> Any:
@@ -102,7 +105,7 @@ class Composer:
         external: dict[str, ArtifactVersion] = {}
         groups: dict[str, InputGroup] = {}
         values: dict[str, ExternalArtifact] = {}
-        for name, value in bound.arguments.items():
+        for name, value in bound.items():
             kind = sig.parameters[name].kind
             if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
                 raise CompositionError(
@@ -151,12 +154,17 @@ class Composer:
         return handles or None
 
     def _bind(self, step: Step, inv_id: str, args: tuple, kwargs: dict[str, Any]
-              ) -> inspect.BoundArguments:
-        signature = inspect.Signature(list(step.signature.parameters.values()))
+              ) -> dict[str, Any]:
+        """The call's arguments by parameter name (defaults not filled in)."""
+        if not step.parameters:
+            plain = step.signature.plain_arguments(args, kwargs)
+            if plain is not None:
+                return plain
+        signature = step.signature.call_signature
         where = f"pipeline {self.pipeline.name!r}, step {inv_id!r}"
         try:
             return bind_with_parameters(signature, args, kwargs, step.parameters, where,
-                                        f"{step.name}{signature}", "step")
+                                        f"{step.name}{signature}", "step").arguments
         except TypeError as exc:
             raise CompositionError(f"{where}: {exc}. The step's signature is "
                                    f"{step.name}{signature}.", step=inv_id) from None
@@ -184,9 +192,10 @@ class Composer:
     def _next_id(self, name: str) -> str:
         if name not in self.invocations:
             return name
-        n = 2
+        n = self._suffixes.get(name, 1) + 1
         while f"{name}_{n}" in self.invocations:
             n += 1
+        self._suffixes[name] = n
         return f"{name}_{n}"
 
     def _check_external(self, inv_id: str, name: str, external: ExternalArtifact,
