@@ -136,6 +136,26 @@ def test_writes_through_self_fs_stay_under_the_artifact_folder(tmp_path):
     assert not (tmp_path / "store" / "user").exists() and not (tmp_path / "escape").exists()
 
 
+
+def test_only_a_materializer_that_says_so_skips_listing_what_it_wrote(tmp_path):
+    """WRITES_ONLY_THROUGH_OPEN lets saving trust the manifest written through self.open;
+    a subclass does not inherit it, so files its own save writes otherwise are stored."""
+    from zen_core.artifacts.data import save_data
+    from zen_core.materializers.builtin import BytesMaterializer
+    from zen_core.testing import local_store
+
+    store = local_store(tmp_path / "store")
+
+    class AlsoViaFs(BytesMaterializer):
+        def save(self, data):
+            super().save(data)
+            self.fs.pipe_file(self.path("extra.bin"), b"more")
+
+    assert BytesMaterializer.WRITES_ONLY_THROUGH_OPEN and not AlsoViaFs.WRITES_ONLY_THROUGH_OPEN
+    stored = save_data(store, AlsoViaFs, b"data", allow_pickle=False, label="'sub'")
+    assert sorted(stored.files) == ["data.bin", "extra.bin"]
+    assert store.list_files(stored.uri) == {"data.bin": 4, "extra.bin": 4}
+
 # -- structured strings, dataclasses and pydantic models ------------------------------------
 
 

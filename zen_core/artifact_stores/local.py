@@ -74,15 +74,23 @@ class LocalArtifactStore(ArtifactStore):
         Freeing a large file takes the filesystem a while, so big leftovers are
         deleted in the background (a writer that dies first leaves them to prune).
         """
-        files = [os.path.join(folder, name) for folder, _, names in os.walk(uri) for name in names]
-        if sum(os.path.getsize(f) for f in files) > _BACKGROUND_DELETE_BYTES:
+        with os.scandir(uri) as scan:
+            entries = list(scan)
+        if all(entry.is_file(follow_symlinks=False) for entry in entries):  # the usual case
+            files, size = [e.path for e in entries], sum(e.stat().st_size for e in entries)
+        else:
+            files = [os.path.join(folder, name) for folder, _, names in os.walk(uri)
+                     for name in names]
+            size = sum(os.path.getsize(f) for f in files)
+        if size > _BACKGROUND_DELETE_BYTES:
             _background().submit(shutil.rmtree, uri, True)
             return
         for path in files:
             os.unlink(path)
-        for folder, _, _ in os.walk(uri, topdown=False):
-            if folder != uri:
-                os.rmdir(folder)
+        if len(files) != len(entries):  # sub-folders
+            for folder, _, _ in os.walk(uri, topdown=False):
+                if folder != uri:
+                    os.rmdir(folder)
         if StagingEntry.parse(uri, None).pid == os.getpid():
             self._spare_staging.append(uri)
         else:  # another process's (a dask worker's): its name would mislead prune
@@ -90,12 +98,16 @@ class LocalArtifactStore(ArtifactStore):
 
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
         path = self._strip(uri)
+        if mode in ("wb", "xb") and not kwargs:
+            try:
+                return _LocalWriter(io.FileIO(path, mode))
+            except FileNotFoundError:  # its folder comes first (most writes have one)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                return _LocalWriter(io.FileIO(path, mode))
         if mode[0] in "wax":
             parent = os.path.dirname(path)
             if not os.path.isdir(parent):
                 os.makedirs(parent, exist_ok=True)
-        if mode in ("wb", "xb") and not kwargs:
-            return _LocalWriter(io.FileIO(path, mode))
         if "b" in mode and not kwargs:
             # fsspec's own file object, minus the generic open() plumbing (compression,
             # text wrapping, transactions) that binary artifact I/O never uses.

@@ -80,7 +80,8 @@ def save_data(store: ArtifactStore, mat_cls: type[Materializer], data: Any, *,
             visualizations = dict(mat.save_visualizations(data) or {})
             metadata = dict(mat.extract_metadata(data) or {})
         layer = "store"
-        files = _complete_manifest(store, staging, mat.written)
+        files = (dict(mat.written) if mat_cls.WRITES_ONLY_THROUGH_OPEN and given is None
+                 else _complete_manifest(store, staging, mat.written))
         content_hash = combine(files)
         if not files:
             store.makedirs(staging)

@@ -69,9 +69,16 @@ class Materializer:
     # without it (pickle; one that reads its class from its own stored files) says False
     # and then receives ``object`` instead of an error.
     NEEDS_RECORDED_TYPE: ClassVar[bool] = True
+    # True when save() and save_visualizations() write every file through self.open
+    # (never self.fs, self.uri with other libraries, or files left in place): the manifest
+    # is then complete as written, and saving skips listing the folder. Not inherited: a
+    # subclass that overrides save may write otherwise, so it says so itself.
+    WRITES_ONLY_THROUGH_OPEN: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "WRITES_ONLY_THROUGH_OPEN" not in cls.__dict__:
+            cls.WRITES_ONLY_THROUGH_OPEN = False
         _defined[qualified_name(cls)] = cls
 
     def __init__(self, uri: str, artifact_store: ArtifactStore, *,

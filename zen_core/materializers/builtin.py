@@ -93,6 +93,7 @@ def is_json_able(value: Any) -> bool:
 class BuiltInMaterializer(Materializer):
     """``int``, ``float``, ``str``, ``bool`` and ``None`` as one JSON document."""
 
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = (bool, int, float, str, type(None))
     ASSOCIATED_ARTIFACT_TYPE = ArtifactType.DATA
 
@@ -116,6 +117,7 @@ class BuiltInMaterializer(Materializer):
 class BytesMaterializer(Materializer):
     """``bytes`` as a raw file."""
 
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = (bytes,)
 
     def save(self, data: bytes) -> None:
@@ -137,6 +139,7 @@ class ContainerMaterializer(Materializer):
     the pickle fallback with a warning, or is refused when pickle is off.
     """
 
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = (dict, list, tuple, set, frozenset)
 
     def save(self, data: Any) -> None:
@@ -189,6 +192,7 @@ class StructuredStringMaterializer(Materializer):
     """``HTMLString``, ``MarkdownString``, ``CSVString``, ``JSONString``: the text in one file
     that is also the artifact's visualization of that kind (stored once)."""
 
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = (HTMLString, MarkdownString, CSVString, JSONString)
     _FILES: typing.ClassVar[dict[type, tuple[str, str]]] = {
         HTMLString: ("data.html", VisualizationType.HTML),
@@ -270,6 +274,7 @@ class DataclassMaterializer(_JSONRoundTripMaterializer):
     through JSON (as the container materializer stores it; a field holding a dataclass of
     its annotated type too); else the pickle fallback with its warning."""
 
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = ()
     KIND = "a dataclass"
 
@@ -295,6 +300,7 @@ class PydanticMaterializer(_JSONRoundTripMaterializer):
     class, when that round trip gives an equal model; else the pickle fallback with its
     warning. Claimed by name: zen_core never imports pydantic."""
 
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = ("pydantic.BaseModel",)
     KIND = "a pydantic model"
 
@@ -362,6 +368,7 @@ class PickleMaterializer(Materializer):
     """
 
     FILE = "data.pkl"
+    WRITES_ONLY_THROUGH_OPEN = True
     ASSOCIATED_TYPES = ()
     NEEDS_RECORDED_TYPE = False  # the payload says what it is
 
