@@ -64,13 +64,21 @@ class StepCache:
             ) -> tuple[StepRun, dict[str, ArtifactVersion]] | None:
         """The newest earlier step run with this key whose outputs are all still valid."""
         wanted = {p.key for p in plans}
-        for original in self.metadata_store.find_cache_candidates(cache_key):
-            outputs = self.metadata_store.step_io(original.id)[1]
-            if set(outputs) != wanted and not (not outputs and plans and all(
-                    p.materializer is None for p in plans)):
-                continue
-            if all(self._still_valid(av) for av in outputs.values()):
-                return original, outputs
+        checked: set[str] = set()
+        for limit in (1, 3):  # the newest candidate nearly always stands: read it alone first
+            candidates = self.metadata_store.find_cache_candidates(cache_key, limit)
+            for original in candidates:
+                if original.id in checked:
+                    continue
+                checked.add(original.id)
+                outputs = self.metadata_store.step_io(original.id)[1]
+                if set(outputs) != wanted and not (not outputs and plans and all(
+                        p.materializer is None for p in plans)):
+                    continue
+                if all(self._still_valid(av) for av in outputs.values()):
+                    return original, outputs
+            if len(candidates) < limit:
+                break  # there are no more
         return None
 
     def _still_valid(self, av: ArtifactVersion) -> bool:

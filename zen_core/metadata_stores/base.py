@@ -56,9 +56,18 @@ class NewArtifactVersion:
     run_metadata: Mapping[str, Any] = NO_METADATA
     artifact_type: str | None = None
     created: float = attrs.field(factory=time.time)  # seconds since the epoch
+    _preview: Any = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def preview(self) -> ArtifactVersion:
-        """The version as it will be recorded (``version`` is ``""`` until a number is given)."""
+        """The version as it will be recorded (``version`` is ``""`` until a number is given).
+
+        One object per new version: recording it fills in its number and position, so
+        whoever holds the preview (the run driver, between two steps) sees them too."""
+        if self._preview is None:
+            object.__setattr__(self, "_preview", self._make_preview())
+        return self._preview
+
+    def _make_preview(self) -> ArtifactVersion:
         from zen_core.records import ArtifactVersion
 
         d = self.data

@@ -914,6 +914,8 @@ def _loads(text: Any, fallback: Any, table: str, column: str, row_id: str) -> An
     """A JSON column's value; a row changed outside zen_core into invalid JSON gives
     ``fallback`` and one warning, so listing and showing still work (an unreadable
     manifest falls back to ``None``, which loading refuses)."""
+    if text == "{}":  # most metadata, visualizations and parameters
+        return {}
     try:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
