@@ -2,8 +2,9 @@
 
 The level comes from ``ZEN_LOG_LEVEL`` (default ``warning``); the CLI and the
 quickstart use ``info``. structlog is imported and configured on the first
-log call, not before (commands that log nothing never pay for it), and only
-if the application has not configured it itself.
+log call that passes the level, not before (a run that logs nothing never pays
+for it: importing structlog with its console renderer is most of the first
+call's cost), and only if the application has not configured it itself.
 """
 
 from __future__ import annotations
@@ -33,8 +34,46 @@ def get_logger(name: str | None = None) -> Any:
     ``log.info("step.completed", step="train")`` logs an event with fields;
     ``log.info("loaded %s rows", n)`` formats like the standard library does.
     """
-    base = _base()
-    return base.bind(logger=name) if name else base
+    return _LazyLogger(name)
+
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "warn": logging.WARNING, "error": logging.ERROR, "exception": logging.ERROR,
+           "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
+
+
+def _threshold() -> int:
+    name = (_level or os.environ.get("ZEN_LOG_LEVEL") or "warning").upper()
+    numeric = logging.getLevelName(name)
+    return numeric if isinstance(numeric, int) else logging.WARNING
+
+
+class _LazyLogger:
+    """Stands in for the structlog logger until an event passes zen_core's level. While
+    structlog is not even imported, nobody can have configured it otherwise, so
+    zen_core's own level decides alone; once it is, every call goes to structlog."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+
+    def _target(self) -> Any:
+        base = _base()
+        return base.bind(logger=self._name) if self._name else base
+
+    def __getattr__(self, method: str) -> Any:
+        level = _LEVELS.get(method)
+        if level is not None and "structlog" not in sys.modules and level < _threshold():
+            return _ignore
+        return getattr(self._target(), method)
+
+    def bind(self, **values: Any) -> Any:
+        return self._target().bind(**values)
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def _base() -> Any:
@@ -42,8 +81,7 @@ def _base() -> Any:
     if _logger is None:
         import structlog
 
-        name = (_level or os.environ.get("ZEN_LOG_LEVEL") or "warning").upper()
-        numeric = logging.getLevelName(name)
+        numeric = _threshold()
         if _ours or not structlog.is_configured():
             _ours = True
             structlog.configure(
@@ -52,8 +90,7 @@ def _base() -> Any:
                     structlog.processors.TimeStamper(fmt="%H:%M:%S"),
                     structlog.dev.ConsoleRenderer(colors=False),
                 ],
-                wrapper_class=structlog.make_filtering_bound_logger(
-                    numeric if isinstance(numeric, int) else logging.WARNING),
+                wrapper_class=structlog.make_filtering_bound_logger(numeric),
                 logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),
                 cache_logger_on_first_use=True,  # configure() makes a new proxy anyway
             )
