@@ -309,3 +309,39 @@ def test_a_forked_child_never_commits_its_parents_open_group(zen_home):
     os.waitpid(pid, 0)
     store.flush()  # the parent's commit: fails if the child committed its transaction
     assert Client().get_artifact_version("grouped").version == "1"
+
+
+def test_no_transaction_is_held_while_a_step_runs(zen_home):
+    """Another process can write to the SQLite database while a step's code runs: the
+    driver commits the run's records before handing a step over (and the step sees them)."""
+    import sqlite3
+
+    from zen_core import get_step_context
+
+    seen = []
+
+    @step(enable_cache=False)
+    def first() -> int:
+        return 1
+
+    @step(enable_cache=False)
+    def second(x: int) -> int:
+        path = Client().active_stack.metadata_store.config.path
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if the run held the write lock
+            other.execute("ROLLBACK")
+            run_id = get_step_context().pipeline_run.id
+            seen.extend(other.execute(
+                "SELECT invocation_id, status FROM step_runs WHERE run_id = ? ORDER BY seq",
+                (run_id,)).fetchall())
+        finally:
+            other.close()
+        return x + 1
+
+    @pipeline(enable_cache=False)
+    def two():
+        second(first())
+
+    two()
+    assert seen == [("first", "completed"), ("second", "running")]

@@ -131,6 +131,9 @@ class RunDriver:
         self._staged: dict[str, tuple[StepResult, list[tuple[OutputPlan, NewArtifactVersion]]]] = {}
         self.failures: list[tuple[str, BaseException]] = []
         self._unsettled: list[StoredData] = []  # recorded outputs that kept a staging copy
+        self._unsettled_bytes = 0
+        # outputs handed to later steps in memory (execution.handoff): (step id, io_name)
+        self._values: dict[tuple[str, str], Any] = {}
         self.progress = track(self)  # a live line on a terminal (zen_core.progress), else no-op
 
     # -- the run -----------------------------------------------------------------
@@ -297,6 +300,10 @@ class RunDriver:
                                                        where=f"step {node.id!r}: ")
         with self.store.transaction(group=True):
             self.store.create_step_run(step_run, input_ids, parts)
+        # Commit what the run wrote since the last step (the previous step's outputs, this
+        # one's start) before the step's code runs: no transaction is held across a step,
+        # so other processes never wait on it, and the step's code sees it all.
+        self.store.flush()
         self._step_runs[node.id] = step_run
         notify(self.plugins, "zen_before_step_run", step_run=step_run)
         self.log.debug("step.started", step=node.id, reason=step_run.cache_miss)
@@ -308,7 +315,7 @@ class RunDriver:
             allow_pickle=self.config.allow_pickle,
             materializer_overrides=dict(self.config.materializers),
             trusted_modules=self.config.trusted_modules, groups=node.groups,
-            pipeline_run=self.run_record, step_run=step_run,
+            pipeline_run=self.run_record, step_run=step_run, values=self._handed(node),
         )
 
     def complete(self, node: Invocation, result: StepResult) -> None:
@@ -333,6 +340,8 @@ class RunDriver:
             for plan, stored in result.outputs]
         for plan, new in news:
             self._outputs[(node.id, plan.io_name)] = new.preview()
+            if plan.io_name in result.values:
+                self._values[(node.id, plan.io_name)] = result.values[plan.io_name]
         self._staged[node.id] = (result, news)
 
     def record(self, node: Invocation) -> None:
@@ -355,8 +364,11 @@ class RunDriver:
         # Outputs that reused stored objects are confirmed once others can count them:
         # at the end of the run (a flush per step would undo group commit), or sooner
         # when their staging copies grow large.
-        self._unsettled += [stored for _, stored in result.outputs if stored.staging is not None]
-        if sum(stored.size for stored in self._unsettled) > SETTLE_BYTES:
+        for _, stored in result.outputs:
+            if stored.staging is not None:
+                self._unsettled.append(stored)
+                self._unsettled_bytes += stored.size
+        if self._unsettled_bytes > SETTLE_BYTES:
             self._settle()
         for (plan, _), av in zip(news, created):
             self._outputs[(node.id, plan.io_name)] = av
@@ -371,7 +383,7 @@ class RunDriver:
     def _settle(self) -> None:
         """Commit, then confirm each recorded output that reused a stored object (see
         ``zen_core.artifacts.data.settle``)."""
-        pending, self._unsettled = self._unsettled, []
+        pending, self._unsettled, self._unsettled_bytes = self._unsettled, [], 0
         if pending:
             self.store.flush()
             for stored in pending:
@@ -439,6 +451,17 @@ class RunDriver:
                     f"and return a value.", step=node.id, argument=name)
             inputs[name] = av
         return inputs
+
+    def _handed(self, node: Invocation) -> dict[str, Any]:
+        """The inputs of ``node`` its producers handed over in memory, by input name."""
+        if not self._values:
+            return {}
+        found = {}
+        for name, handle in node.artifact_inputs.items():
+            key = (handle.invocation_id, handle.output)
+            if key in self._values:
+                found[name] = self._values[key]
+        return found
 
     def _static_materializer(self, node: Invocation, spec: Any) -> str | None:
         override = node.step.output_materializers

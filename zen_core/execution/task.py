@@ -16,6 +16,7 @@ import attrs
 from zen_core.artifacts.data import StoredData, load_data, save_data
 from zen_core.artifacts.unmaterialized_artifact import UnmaterializedArtifact, is_unmaterialized
 from zen_core.errors import StepTypeError
+from zen_core.execution.handoff import can_hand_off
 from zen_core.materializers.registry import get_registry
 from zen_core.metadata.metadata_types import NO_METADATA
 from zen_core.records import ArtifactVersion, PipelineRun, StepRun, loaded_in_step
@@ -57,6 +58,8 @@ class StepTask:
     groups: Mapping[str, InputGroup] = attrs.field(factory=dict)  # inputs given as a collection
     pipeline_run: PipelineRun | None = None  # for the step context, as it was recorded
     step_run: StepRun | None = None
+    # inputs the producing step handed over in memory (see execution.handoff): by input name
+    values: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -66,6 +69,7 @@ class StepResult:
     started: float
     finished: float
     log: StepLog | None = None  # metadata and tags the step logged, for the driver to record
+    values: Mapping[str, Any] = attrs.field(factory=dict)  # io_name -> value (execution.handoff)
 
 
 def execute_step(task: StepTask) -> StepResult:
@@ -79,9 +83,13 @@ def execute_step(task: StepTask) -> StepResult:
         if is_unmaterialized(expected):
             kwargs[name] = UnmaterializedArtifact.of(av)
             continue
-        value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
-                          type_path=av.type, files=av.files, allow_pickle=task.allow_pickle,
-                          label=av.label, content_hash=av.content_hash)
+        if name in task.values:
+            value = task.values[name]
+        else:
+            value = load_data(store, registry, uri=av.uri, materializer=av.materializer,
+                              type_path=av.type, files=av.files,
+                              allow_pickle=task.allow_pickle, label=av.label,
+                              content_hash=av.content_hash)
         if task.groups and name not in step.signature.parameters:
             elements[name] = value
             continue
@@ -105,6 +113,7 @@ def execute_step(task: StepTask) -> StepResult:
             plans = ()
         values = _split(task, plans, returned)
         stored = []
+        handed: dict[str, Any] = {}
         for plan, value in zip(plans, values):
             matches, value = conform(value, plan.annotation)
             if not matches:
@@ -119,12 +128,14 @@ def execute_step(task: StepTask) -> StepResult:
                      f"{plan.io_name!r})")
             stored.append((plan, save_data(store, mat, value, allow_pickle=task.allow_pickle,
                                            label=label, staging=context._take_staging(plan))))
+            if can_hand_off(value, mat):
+                handed[plan.io_name] = value
     finally:
         loaded_in_step.reset(token)
         if context._staging:
             context._discard_staging()
     return StepResult(tuple(stored), tuple(dict.fromkeys(loaded)), started, time.time(),
-                      context._logged)
+                      context._logged, handed)
 
 
 def _conformed(task: StepTask, name: str, value: Any, loads_as: str) -> Any:
