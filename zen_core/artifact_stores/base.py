@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -243,6 +243,13 @@ class ArtifactStore(Component):
             rel = path[len(base) + 1 :] if path.startswith(base + "/") else os.path.basename(path)
             out[rel] = int(info.get("size") or 0)
         return out
+
+    def file_sizes(self, uri: str, names: Iterable[str]) -> dict[str, int]:
+        """``{relative_path: size}`` of those of ``names`` that are files under the folder
+        ``uri`` (the others left out): what checking a manifest needs. The default lists
+        the folder; a store where asking each file is cheaper may do that instead."""
+        present = self.list_files(uri)
+        return {name: present[name] for name in names if name in present}
 
     def modified(self, uri: str) -> float | None:
         """When ``uri`` last changed (seconds since the epoch), or ``None`` if unknown."""

@@ -303,7 +303,7 @@ def _missing_files(store: ArtifactStore, uri: str, files: dict[str, list] | None
         return []
     if list(files) == [""]:  # a registered single file
         return [] if store.exists(uri) else [""]
-    present = store.list_files(uri)
+    present = store.file_sizes(uri, files)
     return sorted(rel for rel, (size, _) in files.items() if present.get(rel) != size)
 
 

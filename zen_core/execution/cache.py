@@ -66,12 +66,11 @@ class StepCache:
         wanted = {p.key for p in plans}
         checked: set[str] = set()
         for limit in (1, 3):  # the newest candidate nearly always stands: read it alone first
-            candidates = self.metadata_store.find_cache_candidates(cache_key, limit)
-            for original in candidates:
+            candidates = self.metadata_store.find_cached_step_runs(cache_key, limit)
+            for original, outputs in candidates:
                 if original.id in checked:
                     continue
                 checked.add(original.id)
-                outputs = self.metadata_store.step_io(original.id)[1]
                 if set(outputs) != wanted and not (not outputs and plans and all(
                         p.materializer is None for p in plans)):
                     continue

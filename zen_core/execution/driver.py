@@ -279,8 +279,8 @@ class RunDriver:
                 step_run.status = ExecutionStatus.CACHED
                 step_run.finished = step_run.started
                 step_run.original_step_run_id = original.id
-                with self.store.transaction(group=True):
-                    self.store.create_step_run(step_run, input_ids, parts,
+                with self.store.transaction(group=True):  # (the original has the parts)
+                    self.store.create_step_run(step_run, input_ids, None,
                                                {key: av.id for key, av in outputs.items()})
                 for plan in plans:
                     self._outputs[(node.id, plan.io_name)] = outputs[plan.key]

@@ -247,6 +247,14 @@ class MetadataStore(Component):
         key, newest first; the driver reuses the first whose outputs are still stored."""
         raise NotImplementedError
 
+    def find_cached_step_runs(self, cache_key: str, limit: int = 3
+                              ) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
+        """:meth:`find_cache_candidates`, each with its visible outputs (what
+        :meth:`step_io` gives as outputs): what a cache lookup reads. The default asks
+        those two methods; a store may answer in one query (the SQL stores do)."""
+        return [(candidate, self.step_io(candidate.id)[1])
+                for candidate in self.find_cache_candidates(cache_key, limit)]
+
     def previous_step_run(self, pipeline_name: str, invocation_id: str
                           ) -> tuple[StepRun, dict[str, Any]] | None:
         """The latest successful run of this step invocation with the ``cache_parts`` it

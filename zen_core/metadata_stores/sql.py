@@ -499,6 +499,30 @@ class SQLMetadataStore(MetadataStore):
             )
             return [_step_run(r) for r in cur.fetchall()]
 
+    def find_cached_step_runs(self, cache_key: str, limit: int = 3
+                              ) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
+        sr_cols = ", ".join("sr." + c.strip() for c in _SR_COLS.split(","))
+        av_cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT {sr_cols}, sa.io_name, {av_cols} FROM (SELECT {_SR_COLS} FROM step_runs "
+                f"WHERE cache_key = ? AND status IN (?, ?) ORDER BY seq DESC LIMIT {int(limit)}) sr "
+                f"LEFT JOIN step_artifacts sa ON sa.step_run_id = sr.id AND sa.direction = 'out' "
+                f"LEFT JOIN artifact_versions av ON av.id = sa.artifact_version_id "
+                f"AND av.hidden IS NULL ORDER BY sr.seq DESC, av.seq",
+                (cache_key, *_SUCCESS),
+            )
+            rows = cur.fetchall()
+        found: dict[str, tuple[StepRun, dict[str, ArtifactVersion]]] = {}
+        width = len(_SR_COLS.split(","))
+        for row in rows:
+            step_run_id = row[1]
+            if step_run_id not in found:
+                found[step_run_id] = (_step_run(row[:width]), {})
+            if row[width + 2] is not None:  # an output's version (none, or hidden: no row)
+                found[step_run_id][1][row[width]] = _artifact(row[width + 1:])
+        return list(found.values())
+
     def previous_step_run(self, pipeline_name: str, invocation_id: str
                           ) -> tuple[StepRun, dict[str, Any]] | None:
         with self._read() as cur:

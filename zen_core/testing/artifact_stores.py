@@ -59,6 +59,18 @@ class ArtifactStoreContract:
             assert f.read() == b"hello"
         assert artifact_store.list_files(artifact_store.join("user")) == {"a/b.bin": 5}
 
+    def test_file_sizes_are_those_of_the_listing(self, artifact_store: ArtifactStore) -> None:
+        """file_sizes gives the listed size of each named file, and leaves out names that
+        are missing or are folders."""
+        for rel, data in (("top.bin", b"abc"), ("a/b.bin", b"hello"), ("empty", b"")):
+            with artifact_store.open(artifact_store.join("user", rel), "wb") as f:
+                f.write(data)
+        folder = artifact_store.join("user")
+        names = ["top.bin", "a/b.bin", "empty", "a", "missing.bin", "a/missing"]
+        assert artifact_store.file_sizes(folder, names) == {"top.bin": 3, "a/b.bin": 5,
+                                                            "empty": 0}
+        assert artifact_store.file_sizes(artifact_store.join("nowhere"), names) == {}
+
     def test_publish_moves_staging_to_content_address(self, artifact_store: ArtifactStore) -> None:
         stored = save_data(artifact_store, BytesMaterializer, b"x" * 1000, allow_pickle=False, label="'t'")
         assert stored.uri == artifact_store.object_uri(stored.content_hash)

@@ -510,6 +510,31 @@ class MetadataStoreContract(RunLeaseContract, RunMetadataContract):
         assert [s.id for s in metadata_store.find_cache_candidates("shared", limit=1)] == newest[:1]
         assert metadata_store.find_cache_candidates("other") == []
 
+    def test_cached_step_runs_come_with_their_visible_outputs(
+            self, metadata_store: MetadataStore) -> None:
+        """find_cached_step_runs answers as find_cache_candidates + step_io would."""
+        run = _run()
+        metadata_store.create_run(run)
+        made = []
+        for outputs in (2, 0, 1):
+            step = _step(run, key="shared")
+            metadata_store.create_step_run(step, {})
+            metadata_store.complete_step_run(step.id, outputs=[
+                (f"out{i}", NewArtifactVersion(f"v{i}", stored_data(f"{step.id}{i}"),
+                                               producer_step_run_id=step.id, run_id=run.id))
+                for i in range(outputs)], extra_inputs={}, finished=time.time())
+            made.append(step.id)
+        hidden = metadata_store.step_io(made[0])[1]["out1"]
+        metadata_store.hide_artifact_versions([hidden.id])
+        for limit in (1, 2, 3, 5):
+            expected = [(s.id, {k: av.id for k, av in metadata_store.step_io(s.id)[1].items()})
+                        for s in metadata_store.find_cache_candidates("shared", limit)]
+            got = [(s.id, {k: av.id for k, av in outputs.items()})
+                   for s, outputs in metadata_store.find_cached_step_runs("shared", limit)]
+            assert got == expected
+        assert [len(o) for _, o in metadata_store.find_cached_step_runs("shared")] == [1, 0, 1]
+        assert metadata_store.find_cached_step_runs("other") == []
+
     def test_writes_in_a_transaction_are_seen_together(self, metadata_store: MetadataStore) -> None:
         other = self.reopen(metadata_store)
         try:
