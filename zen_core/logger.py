@@ -21,11 +21,14 @@ _logger: Any = None
 _ours = False  # whether the structlog configuration in force is ours to change
 
 
+_numeric: int | None = None  # the level in force, once read
+
+
 def configure(level: str | None = None) -> None:
     """Set zen_core's log level (``debug``, ``info``, ``warning`` ...)."""
-    global _level, _logger
+    global _level, _logger, _numeric
     _level = level
-    _logger = None
+    _logger = _numeric = None
 
 
 def get_logger(name: str | None = None) -> Any:
@@ -43,9 +46,13 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 
 
 def _threshold() -> int:
-    name = (_level or os.environ.get("ZEN_LOG_LEVEL") or "warning").upper()
-    numeric = logging.getLevelName(name)
-    return numeric if isinstance(numeric, int) else logging.WARNING
+    """The level in force: configure()'s, else ``ZEN_LOG_LEVEL``'s when first asked."""
+    global _numeric
+    if _numeric is None:
+        name = (_level or os.environ.get("ZEN_LOG_LEVEL") or "warning").upper()
+        numeric = logging.getLevelName(name)
+        _numeric = numeric if isinstance(numeric, int) else logging.WARNING
+    return _numeric
 
 
 class _LazyLogger:

@@ -225,26 +225,41 @@ class SQLMetadataStore(MetadataStore):
             finally:
                 group[1].close()
 
-    def _start_committer(self) -> None:
-        if self._committer is None or not self._committer.is_alive():
+    COMMITTER_IDLE_S = 1.0  # the committer thread waits this long for a next group
+
+    def _start_committer(self) -> None:  # (called holding self._lock)
+        if self._committer is None:
             self._committer = threading.Thread(target=self._commit_periodically,
                                                name="zen-group-commit", daemon=True)
             self._committer.start()
 
     def _commit_periodically(self) -> None:
-        """Commit the open group once it has waited GROUP_COMMIT_S; stop when none is open."""
-        while True:
-            with self._lock:
-                if self._group is None:
-                    return
-                remaining = self._group[2] + self.GROUP_COMMIT_S - time.monotonic()
-                if remaining <= 0:
-                    try:
-                        self._commit_group()
-                    except Exception:  # the next write reports the problem
-                        pass
-                    return
-            time.sleep(remaining)
+        """Commit each open group once it has waited GROUP_COMMIT_S. The thread stays for
+        the groups that follow (a run opens one after each step) and ends after
+        COMMITTER_IDLE_S without any, rather than starting a thread per group."""
+        idle_until = time.monotonic() + self.COMMITTER_IDLE_S
+        try:
+            while True:
+                with self._lock:
+                    now = time.monotonic()
+                    if self._group is None:
+                        if now >= idle_until:
+                            return
+                        remaining = self.GROUP_COMMIT_S
+                    else:
+                        idle_until = now + self.COMMITTER_IDLE_S
+                        remaining = self._group[2] + self.GROUP_COMMIT_S - now
+                        if remaining <= 0:
+                            try:
+                                self._commit_group()
+                            except Exception:  # the next write reports the problem
+                                pass
+                            continue
+                time.sleep(remaining)
+        finally:
+            with self._lock:  # whatever ended it, the next group starts a new one
+                if self._committer is threading.current_thread():
+                    self._committer = None
 
     def flush(self) -> None:
         with self._lock:
