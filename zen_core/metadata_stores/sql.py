@@ -179,8 +179,9 @@ class SQLMetadataStore(MetadataStore):
         return query if self.dialect.placeholder == "?" else query.replace("?", "%s")
 
     # Group commit: writes marked ``group=True`` may wait up to GROUP_COMMIT_S in one open
-    # transaction, so a chain of quick steps shares commits. Each write is a savepoint (a
-    # failing write undoes only itself); a write not marked, a close, or the committer
+    # transaction, so a chain of quick steps shares commits. Each write after the group's
+    # first is a savepoint (a failing write undoes only itself; a failing first write rolls
+    # back the group, which holds nothing else); a write not marked, a close, or the committer
     # thread ends the group. Readers on this connection see the writes at once; other
     # processes within GROUP_COMMIT_S. A killed process loses only uncommitted groups,
     # and with them the version numbers they took, so numbering stays gap-free.
@@ -192,17 +193,22 @@ class SQLMetadataStore(MetadataStore):
             if self._txn is not None:  # inside transaction(): join it
                 yield self._txn
                 return
-            if self._group is None:
+            first = self._group is None  # the group's only write so far: no savepoint
+            if first:
                 raw = self._connection().cursor()
                 raw.execute(self.dialect.begin_write)
                 self._group = (_Cursor(raw, self._sql), raw, time.monotonic())
             cur = self._group[0]
-            cur.execute("SAVEPOINT zen_write")
+            if not first:
+                cur.execute("SAVEPOINT zen_write")
             self._txn = cur
             try:
                 yield cur
             except BaseException:
                 self._txn = None
+                if first:
+                    self._rollback_group()
+                    raise
                 try:
                     cur.execute("ROLLBACK TO zen_write")
                     cur.execute("RELEASE zen_write")
@@ -210,12 +216,23 @@ class SQLMetadataStore(MetadataStore):
                     self._commit_group()  # what earlier writes of the group did stays
                 raise
             self._txn = None
-            cur.execute("RELEASE zen_write")
+            if not first:
+                cur.execute("RELEASE zen_write")
             if group and self.GROUP_COMMIT_S > 0 and (
                     time.monotonic() - self._group[2] < self.GROUP_COMMIT_S):
                 self._start_committer()
             else:
                 self._commit_group()
+
+    def _rollback_group(self) -> None:
+        group, self._group = self._group, None
+        if group is not None and self._pid == os.getpid():
+            try:
+                group[1].execute("ROLLBACK")
+            except Exception:  # (none active: the database undid it) the write's error tells
+                pass
+            finally:
+                group[1].close()
 
     def _commit_group(self) -> None:
         group, self._group = self._group, None
