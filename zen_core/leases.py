@@ -55,9 +55,18 @@ def owner_dead(lease: RunLease) -> bool:
     return lease.started is not None and started is not None and started != lease.started
 
 
+def own_start_time() -> float | None:
+    """:func:`process_started` of this process, read once (a forked child reads its own)."""
+    return _start_time_of(os.getpid())
+
+
+@functools.cache
+def _start_time_of(pid: int) -> float | None:
+    return process_started(pid)
+
+
 def new_lease(config: ZenConfig) -> RunLease:
-    pid = os.getpid()
-    return RunLease(this_host(), pid, process_started(pid), time.time() + config.run_lease_s)
+    return RunLease(this_host(), os.getpid(), own_start_time(), time.time() + config.run_lease_s)
 
 
 def reap(store: MetadataStore, config: ZenConfig) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 from zen_core import _context
+from zen_core.warmup import prepare_process
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,6 +31,7 @@ class Pipeline:
         if not callable(func):
             raise TypeError(f"@pipeline decorates a function, got {func!r}")
         functools.update_wrapper(self, func)
+        prepare_process()  # the first call then costs what later ones do (zen_core.warmup)
         self.func = func
         self.name = name or func.__name__
         self.enable_cache = enable_cache
