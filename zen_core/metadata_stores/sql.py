@@ -489,30 +489,30 @@ class SQLMetadataStore(MetadataStore):
              timestamp(s.started), timestamp(s.finished), s.error, s.original_step_run_id),
         )
 
-    def _link(self, cur: Any, step_run_id: str, direction: str, links: Mapping[str, str]) -> None:
-        if links:
+    def _link(self, cur: Any, step_run_id: str, *by_direction: tuple[str, Mapping[str, str]]
+              ) -> None:
+        """Insert lineage links: ``(direction, {io_name: artifact version id})`` pairs."""
+        rows = [(step_run_id, direction, name, av_id)
+                for direction, links in by_direction for name, av_id in links.items()]
+        if rows:
             cur.executemany(
                 "INSERT INTO step_artifacts (step_run_id, direction, io_name, artifact_version_id) "
-                "VALUES (?, ?, ?, ?)",
-                [(step_run_id, direction, name, av_id) for name, av_id in links.items()],
-            )
+                "VALUES (?, ?, ?, ?)", rows)
 
     def create_step_run(self, step_run: StepRun, inputs: Mapping[str, str],
                         cache_parts: Mapping[str, Any] | None = None,
                         outputs: Mapping[str, str] | None = None) -> None:
         with self._write() as cur:
             self._insert_step_run(cur, step_run, cache_parts)
-            self._link(cur, step_run.id, "in", inputs)
-            self._link(cur, step_run.id, "out", outputs or {})
+            self._link(cur, step_run.id, ("in", inputs), ("out", outputs or {}))
 
     def complete_step_run(self, step_run_id: str, *,
                           outputs: Sequence[tuple[str, NewArtifactVersion]],
                           extra_inputs: Mapping[str, str], finished: float) -> list[ArtifactVersion]:
         with self._write() as cur:
             created = [self._insert_version(cur, new) for _, new in outputs]
-            self._link(cur, step_run_id, "out",
-                       {io: av.id for (io, _), av in zip(outputs, created)})
-            self._link(cur, step_run_id, "in", extra_inputs)
+            made = {io: av.id for (io, _), av in zip(outputs, created)}
+            self._link(cur, step_run_id, ("out", made), ("in", extra_inputs))
             cur.execute("UPDATE step_runs SET status = ?, finished = ? WHERE id = ?",
                         (ExecutionStatus.COMPLETED.value, finished, step_run_id))
         return created
