@@ -22,6 +22,7 @@ from zen_core.queries import Page, PageRequest, parse_sort, run_metadata_filter
 from zen_core.records import (
     ArtifactInfo,
     ArtifactVersion,
+    ExecutionStatus,
     PipelineInfo,
     PipelineRun,
     StepRun,
@@ -370,7 +371,28 @@ class Client:
         return inputs, outputs
 
     def _step_runs(self, run_id: str) -> list[StepRun]:
-        return [self._bind(s) for s in self._store.list_step_runs(run_id)]
+        steps = [self._bind(s) for s in self._store.list_step_runs(run_id)]
+        for s in steps:
+            s._siblings = steps
+        return steps
+
+    _FINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.CACHED, ExecutionStatus.FAILED)
+
+    def _fetch_io(self, step: StepRun) -> None:
+        """Fill ``step``'s inputs and outputs; when it was listed with its run's other steps,
+        theirs too, in one query (a step still running is left to ask again: its outputs
+        are not all recorded yet)."""
+        siblings = step._siblings or []
+        if len(siblings) < 2:
+            step._inputs, step._outputs = self._step_io(step.id)
+            return
+        found = self._store.run_step_io(step.run_id)
+        for s in siblings:
+            if s is step or (s._inputs is None and s.status in self._FINAL):
+                inputs, outputs = found.get(s.id, ({}, {}))
+                for av in (*inputs.values(), *outputs.values()):
+                    self._bind(av)
+                s._inputs, s._outputs = inputs, outputs
 
     def _preload(self, records: list[Any]) -> list[Any]:
         """Fetch the tags and logged run metadata of these records (of one kind) that are

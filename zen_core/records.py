@@ -295,6 +295,9 @@ class StepRun(_Bound):
                                                               alias="_inputs")
     _outputs: dict[str, ArtifactVersion] | None = attrs.field(default=None, repr=False,
                                                                alias="_outputs")
+    # the step runs listed with this one (its run's), whose inputs and outputs the
+    # Client fetches together on the first ask: one query for a whole run's lineage
+    _siblings: list[StepRun] | None = attrs.field(default=None, repr=False, alias="_siblings")
 
     RESOURCE_TYPE = "step_run"
 
@@ -312,14 +315,14 @@ class StepRun(_Bound):
     @property
     def inputs(self) -> dict[str, ArtifactVersion]:
         if self._inputs is None:
-            self._inputs, self._outputs = self._require_client()._step_io(self.id)
-        return self._inputs
+            self._require_client()._fetch_io(self)
+        return self._inputs  # type: ignore[return-value]
 
     @property
     def outputs(self) -> dict[str, ArtifactVersion]:
         if self._outputs is None:
-            self._inputs, self._outputs = self._require_client()._step_io(self.id)
-        return self._outputs
+            self._require_client()._fetch_io(self)
+        return self._outputs  # type: ignore[return-value]
 
     @property
     def output(self) -> ArtifactVersion:

@@ -274,6 +274,13 @@ class MetadataStore(Component):
         """``(inputs, outputs)`` of a step run: ``{io_name: version}`` each (lineage)."""
         raise NotImplementedError
 
+    def run_step_io(self, run_id: str) -> dict[str, tuple[dict[str, ArtifactVersion],
+                                                          dict[str, ArtifactVersion]]]:
+        """:meth:`step_io` of every step run of a pipeline run, by step run id: what
+        drawing or listing a whole run needs. The default asks once per step; a store may
+        answer in one query (the SQL stores do)."""
+        return {s.id: self.step_io(s.id) for s in self.list_step_runs(run_id)}
+
     # -- artifact versions -----------------------------------------------------
 
     def create_artifact_version(self, new: NewArtifactVersion) -> ArtifactVersion:

@@ -585,6 +585,25 @@ class SQLMetadataStore(MetadataStore):
         with self._read() as cur:
             return self._io(cur, step_run_id)
 
+    def run_step_io(self, run_id: str) -> dict[str, tuple[dict[str, ArtifactVersion],
+                                                          dict[str, ArtifactVersion]]]:
+        cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT sr.id, sa.direction, sa.io_name, {cols} FROM step_runs sr "
+                f"LEFT JOIN step_artifacts sa ON sa.step_run_id = sr.id "
+                f"LEFT JOIN artifact_versions av ON av.id = sa.artifact_version_id "
+                f"AND av.hidden IS NULL WHERE sr.run_id = ? ORDER BY sr.seq, av.seq",
+                (run_id,),
+            )
+            rows = cur.fetchall()
+        found: dict[str, tuple[dict[str, ArtifactVersion], dict[str, ArtifactVersion]]] = {}
+        for row in rows:
+            inputs, outputs = found.setdefault(row[0], ({}, {}))
+            if row[4] is not None:  # a link to a visible version
+                (inputs if row[1] == "in" else outputs)[row[2]] = _artifact(row[3:])
+        return found
+
     def _io(self, cur: Any, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
                                                         dict[str, ArtifactVersion]]:
         cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
