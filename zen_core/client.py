@@ -377,22 +377,23 @@ class Client:
         return steps
 
     _FINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.CACHED, ExecutionStatus.FAILED)
+    IO_BATCH = 100  # step runs whose inputs and outputs one query fetches
 
     def _fetch_io(self, step: StepRun) -> None:
         """Fill ``step``'s inputs and outputs; when it was listed with its run's other steps,
-        theirs too, in one query (a step still running is left to ask again: its outputs
-        are not all recorded yet)."""
-        siblings = step._siblings or []
-        if len(siblings) < 2:
-            step._inputs, step._outputs = self._step_io(step.id)
-            return
-        found = self._store.run_step_io(step.run_id)
-        for s in siblings:
-            if s is step or (s._inputs is None and s.status in self._FINAL):
-                inputs, outputs = found.get(s.id, ({}, {}))
-                for av in (*inputs.values(), *outputs.values()):
-                    self._bind(av)
-                s._inputs, s._outputs = inputs, outputs
+        those of the next ones too, in one query (whoever asks one step of a listing asks
+        the next: a page of steps, a run's graph). A step still running is left to ask
+        again: its outputs are not all recorded yet."""
+        siblings = step._siblings or [step]
+        start = next((i for i, s in enumerate(siblings) if s is step), 0)
+        batch = [step] + [s for s in siblings[start + 1:start + self.IO_BATCH]
+                          if s._inputs is None and s.status in self._FINAL]
+        found = self._store.step_io_many([s.id for s in batch])
+        for s in batch:
+            inputs, outputs = found[s.id]
+            for av in (*inputs.values(), *outputs.values()):
+                self._bind(av)
+            s._inputs, s._outputs = inputs, outputs
 
     def _preload(self, records: list[Any]) -> list[Any]:
         """Fetch the tags and logged run metadata of these records (of one kind) that are

@@ -274,12 +274,12 @@ class MetadataStore(Component):
         """``(inputs, outputs)`` of a step run: ``{io_name: version}`` each (lineage)."""
         raise NotImplementedError
 
-    def run_step_io(self, run_id: str) -> dict[str, tuple[dict[str, ArtifactVersion],
-                                                          dict[str, ArtifactVersion]]]:
-        """:meth:`step_io` of every step run of a pipeline run, by step run id: what
-        drawing or listing a whole run needs. The default asks once per step; a store may
-        answer in one query (the SQL stores do)."""
-        return {s.id: self.step_io(s.id) for s in self.list_step_runs(run_id)}
+    def step_io_many(self, step_run_ids: Sequence[str]
+                     ) -> dict[str, tuple[dict[str, ArtifactVersion], dict[str, ArtifactVersion]]]:
+        """:meth:`step_io` of each of these step runs (at most a few hundred), by id; an
+        unknown id gets empty dicts. The default asks once per step; a store may answer
+        in one query (the SQL stores do): listing or drawing a run's steps needs it."""
+        return {step_run_id: self.step_io(step_run_id) for step_run_id in step_run_ids}
 
     # -- artifact versions -----------------------------------------------------
 

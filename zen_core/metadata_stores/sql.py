@@ -585,23 +585,25 @@ class SQLMetadataStore(MetadataStore):
         with self._read() as cur:
             return self._io(cur, step_run_id)
 
-    def run_step_io(self, run_id: str) -> dict[str, tuple[dict[str, ArtifactVersion],
-                                                          dict[str, ArtifactVersion]]]:
+    def step_io_many(self, step_run_ids: Sequence[str]
+                     ) -> dict[str, tuple[dict[str, ArtifactVersion], dict[str, ArtifactVersion]]]:
+        found: dict[str, tuple[dict[str, ArtifactVersion], dict[str, ArtifactVersion]]] = {
+            step_run_id: ({}, {}) for step_run_id in step_run_ids}
+        if not found:
+            return found
         cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
         with self._read() as cur:
             cur.execute(
-                f"SELECT sr.id, sa.direction, sa.io_name, {cols} FROM step_runs sr "
-                f"LEFT JOIN step_artifacts sa ON sa.step_run_id = sr.id "
-                f"LEFT JOIN artifact_versions av ON av.id = sa.artifact_version_id "
-                f"AND av.hidden IS NULL WHERE sr.run_id = ? ORDER BY sr.seq, av.seq",
-                (run_id,),
+                f"SELECT sa.step_run_id, sa.direction, sa.io_name, {cols} FROM step_artifacts sa "
+                f"JOIN artifact_versions av ON av.id = sa.artifact_version_id "
+                f"WHERE sa.step_run_id IN ({', '.join('?' * len(found))}) "
+                f"AND av.hidden IS NULL ORDER BY av.seq",
+                tuple(found),
             )
             rows = cur.fetchall()
-        found: dict[str, tuple[dict[str, ArtifactVersion], dict[str, ArtifactVersion]]] = {}
         for row in rows:
-            inputs, outputs = found.setdefault(row[0], ({}, {}))
-            if row[4] is not None:  # a link to a visible version
-                (inputs if row[1] == "in" else outputs)[row[2]] = _artifact(row[3:])
+            inputs, outputs = found[row[0]]
+            (inputs if row[1] == "in" else outputs)[row[2]] = _artifact(row[3:])
         return found
 
     def _io(self, cur: Any, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
