@@ -15,8 +15,10 @@ from typing import Any
 import attrs
 
 from zen_core.artifact_stores import (
+    SPOOL_LIMIT,
     MiB,
     ObjectStoreArtifactStore,
+    check_spool_limit,
     check_uri,
     positive,
 )
@@ -58,6 +60,8 @@ class GCSArtifactStoreConfig:
     read_timeout: float = attrs.field(default=60.0, validator=positive)
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
     max_concurrency: int = attrs.field(default=4, validator=positive)
+    spool_limit: int = attrs.field(default=SPOOL_LIMIT, validator=check_spool_limit)
+    spool_dir: str | None = None  # local folder for spooled files (default: the temp folder)
 
 
 @functools.cache
