@@ -188,10 +188,11 @@ class ObjectStoreArtifactStore(ArtifactStore):
 
     def _upload(self, spool: _Spool, uri: str) -> None:
         """Upload one spooled file to ``uri`` (each block read once from the spool)."""
+        size = self._upload_block(spool.size)
         with self._errors("write", uri):
-            writer = self._open_write(uri, "wb")
+            writer = self._open_write(uri, "wb", block_size=size)
             try:
-                for block in spool.blocks(self.block_size):
+                for block in spool.blocks(size):
                     writer.write(block)
             except BaseException:
                 call_quietly(getattr(writer, "_abort", None))
@@ -314,8 +315,14 @@ class ObjectStoreArtifactStore(ArtifactStore):
             return self._open_write(uri, mode, **kwargs)
 
     def _open_write(self, uri: str, mode: str, **kwargs: Any) -> Any:
-        raw = self.fs.open(self._key(uri), mode, block_size=self.block_size, **kwargs)
-        return _ChunkingWriter(self, raw, uri, self.block_size)
+        block = int(kwargs.pop("block_size", self.block_size))
+        raw = self.fs.open(self._key(uri), mode, block_size=block, **kwargs)
+        return _ChunkingWriter(self, raw, uri, block)
+
+    def _upload_block(self, size: int) -> int:
+        """The block a spooled file of ``size`` bytes is uploaded in (read from the spool
+        and handed to :meth:`_open_write` as ``block_size``)."""
+        return self.block_size
 
     def exists(self, uri: str) -> bool:
         if self._spools_under(uri):

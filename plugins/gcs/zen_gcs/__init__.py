@@ -31,6 +31,7 @@ __all__ = ["GCSArtifactStore", "GCSArtifactStoreConfig"]
 _PROTOCOLS = ("gs", "gcs")
 _TOKEN_METHODS = ("google_default", "cache", "cloud", "anon")
 _GCS_CHUNK = 256 * 1024  # resumable uploads move whole multiples of this
+_SPOOL_CHUNK = 32 * MiB  # the chunk size of uploads from a spool
 
 
 def _check_block_size(instance: Any, attribute: Any, value: int) -> None:
@@ -125,6 +126,12 @@ class GCSArtifactStore(ObjectStoreArtifactStore):
     def _secrets(self) -> list[str]:
         token = self.config.token
         return [token] if token and token not in _TOKEN_METHODS else []
+
+    def _upload_block(self, size: int) -> int:
+        """A spooled file goes up in chunks of up to 32 MiB: each chunk of a resumable
+        upload is a request in turn (GCS recommends large ones; an emulator even copies
+        what it holds at each), and the spool bounds what a chunk may cost in memory."""
+        return max(self.block_size, min(_SPOOL_CHUNK, -(-size // _GCS_CHUNK) * _GCS_CHUNK))
 
     def _bucket_exists(self) -> bool | None:
         try:
