@@ -183,8 +183,12 @@ def _prune_leftovers(stack: Stack, report: PruneReport, dry_run: bool, grace: fl
     staging_root = store.join(ZEN_DIR, "staging")
     for upload in store.iter_incomplete_uploads():
         tick("staging", 1)
-        folder = upload.uri[len(staging_root) + 1 :].split("/", 1)[0]
-        if not gone(StagingEntry.parse(f"{staging_root}/{folder}", upload.started)):
+        if upload.uri.startswith(staging_root + "/"):
+            folder = upload.uri[len(staging_root) + 1 :].split("/", 1)[0]
+            writer = StagingEntry.parse(f"{staging_root}/{folder}", upload.started)
+        else:  # an upload straight to a content address names no writer: judged by its age
+            writer = StagingEntry(upload.uri, "", -1, upload.started)
+        if not gone(writer):
             continue
         try:
             if not dry_run:

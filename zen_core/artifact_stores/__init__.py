@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from zen_core._lazy import lazy_exports
 
-__all__ = ["ZEN_DIR", "ArtifactStore", "IncompleteUpload", "LocalArtifactStore", "MiB",
-           "ObjectStoreArtifactStore", "StagingEntry", "call_quietly", "check_inside", "check_uri",
-           "positive"]
+__all__ = ["SPOOL_LIMIT", "ZEN_DIR", "ArtifactStore", "IncompleteUpload", "LocalArtifactStore",
+           "MiB", "ObjectStoreArtifactStore", "StagingEntry", "call_quietly", "check_inside",
+           "check_spool_limit", "check_uri", "positive"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ZEN_DIR": "zen_core.artifact_stores.base",
@@ -24,6 +24,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "check_inside": "zen_core.artifact_stores.base",
     "LocalArtifactStore": "zen_core.artifact_stores.local",
     "MiB": "zen_core.artifact_stores.object_store",
+    "SPOOL_LIMIT": "zen_core.artifact_stores.object_store",
+    "check_spool_limit": "zen_core.artifact_stores.object_store",
     "ObjectStoreArtifactStore": "zen_core.artifact_stores.object_store",
     "call_quietly": "zen_core.artifact_stores.object_store",
     "check_uri": "zen_core.artifact_stores.object_store",
@@ -40,9 +42,11 @@ if TYPE_CHECKING:
     )
     from zen_core.artifact_stores.local import LocalArtifactStore
     from zen_core.artifact_stores.object_store import (
+        SPOOL_LIMIT,
         MiB,
         ObjectStoreArtifactStore,
         call_quietly,
+        check_spool_limit,
         check_uri,
     )
     from zen_core.config import positive

@@ -371,9 +371,10 @@ class ArtifactStore(Component):
             yield StagingEntry.parse(self._as_uri(info["name"]), mtime)
 
     def iter_incomplete_uploads(self) -> Iterator[IncompleteUpload]:
-        """Uploads started under ``.zen/staging/`` and never completed (a writer killed
-        mid-write); prune aborts those whose writer is gone. None where the backend has no
-        such thing or cannot list them (the default)."""
+        """Uploads started under ``.zen/`` and never completed (a writer killed mid-write, in
+        staging or straight to a content address); prune aborts those whose writer is gone
+        (under staging) or that are older than its grace period (elsewhere). None where the
+        backend has no such thing or cannot list them (the default)."""
         return iter(())
 
     def abort_upload(self, upload: IncompleteUpload) -> None:

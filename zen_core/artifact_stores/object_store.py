@@ -1,14 +1,30 @@
 """A base for artifact stores on object storage (zen-s3, zen-gcs and the like).
 
-Canonical URIs, streaming ranged reads, server-side publish, and errors that
-name the store, the URI and the cause. Subclasses build the fsspec filesystem
+Canonical URIs, streaming ranged reads, publishing without a second copy, and errors
+that name the store, the URI and the cause. Subclasses build the fsspec filesystem
 and map their backend's error codes; nothing here imports s3fs or gcsfs.
+
+Why files written to staging are spooled locally: an object store cannot rename, and an
+artifact's content address is known only once all its files are written, so a file
+uploaded to staging must be copied to its address afterwards (S3 ``CopyObject``, GCS
+``rewrite``) - server-side, but at the cost of a second pass over every byte on the
+service (as long as the upload itself on moto; minutes for large objects on S3). So what
+a save writes through :meth:`open` goes to a local spool (memory up to ``block_size``,
+then an unlinked temporary file, which the OS frees if the process dies) while it is
+hashed; :meth:`place` then uploads each file once, straight to its content address (each
+upload completes atomically, so no reader sees part of a file; metadata points at the
+object only after all are there). A file larger than ``spool_limit``, or one the spool
+cannot hold (disk full), streams to staging instead and is copied server-side as before.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -26,6 +42,7 @@ from zen_core.config import mask_secrets
 from zen_core.errors import StoreError, ZenError
 
 MiB = 2**20
+SPOOL_LIMIT = 8 * 2**30  # default spool_limit: larger files stream to staging
 
 # Exception class names (anywhere in the cause chain) that mean "could not talk to the service".
 _UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
@@ -39,6 +56,14 @@ _BAD_CREDENTIALS_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Expire
 
 
 # -- config validators the object-store plugins share ------------------------------------------
+
+
+def check_spool_limit(instance: Any, attribute: Any, value: int) -> None:
+    """An attrs validator for ``spool_limit``: bytes, 0 (never spool) or more."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{attribute.name} = {value!r} must be a number of bytes, 0 or more "
+                         f"(0 never spools: files stream to staging and are copied "
+                         f"server-side). Fix: e.g. {8 * 2**30} (8 GiB)")
 
 
 def check_uri(protocols: tuple[str, ...], service: str, example: str) -> Callable[..., None]:
@@ -98,6 +123,81 @@ class ObjectStoreArtifactStore(ArtifactStore):
     @property
     def max_concurrency(self) -> int:
         return int(self.config.max_concurrency)
+
+    @property
+    def spool_limit(self) -> int:
+        """The largest file a save spools locally (0: none); see the module's docstring."""
+        return int(getattr(self.config, "spool_limit", 0))
+
+    @property
+    def spool_dir(self) -> str | None:
+        return getattr(self.config, "spool_dir", None) or None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "_spools": {}}  # spools stay in their process
+
+    # -- spooled staging files ----------------------------------------------------------------
+
+    @property
+    def _spool_table(self) -> dict[str, dict[str, _Spool]]:
+        """``{staging folder URI: {relative path: spool}}`` of files written but not uploaded."""
+        return self.__dict__.setdefault("_spools", {})
+
+    def _staging_file(self, uri: str) -> tuple[str, str] | None:
+        """``(staging folder URI, relative path)`` of a file URI inside a staging folder."""
+        prefix = self.join(ZEN_DIR, "staging") + "/"
+        uri = self._canonical(uri)
+        if not uri.startswith(prefix):
+            return None
+        name, _, rel = uri[len(prefix):].partition("/")
+        return (prefix + name, rel) if name and rel else None
+
+    def _spool_of(self, uri: str) -> _Spool | None:
+        where = self._staging_file(uri)
+        return None if where is None else self._spool_table.get(where[0], {}).get(where[1])
+
+    def _spools_under(self, uri: str) -> dict[str, _Spool]:
+        """``{canonical file URI: spool}`` of the spooled files at or under ``uri``."""
+        with _SPOOL_LOCK:
+            return self._spools_under_locked(uri)
+
+    def _keep_spool(self, folder: str, rel: str, spool: _Spool) -> None:
+        with _SPOOL_LOCK:
+            old = self._spool_table.setdefault(folder, {}).pop(rel, None)
+            self._spool_table[folder][rel] = spool
+        if old is not None:
+            old.close()
+
+    def _drop_spools(self, uri: str) -> None:
+        """Free the spools at or under ``uri`` (a staging folder or one of its files)."""
+        dropped = []
+        with _SPOOL_LOCK:
+            for full in self._spools_under_locked(uri):
+                folder, rel = self._staging_file(full)  # type: ignore[misc]
+                dropped.append(self._spool_table[folder].pop(rel))
+                if not self._spool_table[folder]:
+                    del self._spool_table[folder]
+        for spool in dropped:
+            spool.close()
+
+    def _spools_under_locked(self, uri: str) -> dict[str, _Spool]:
+        base = self._canonical(uri)
+        return {full: spool for folder, files in self._spool_table.items()
+                for rel, spool in files.items() for full in (f"{folder}/{rel}",)
+                if full == base or full.startswith(base + "/")}
+
+    def _upload(self, spool: _Spool, uri: str) -> None:
+        """Upload one spooled file to ``uri`` (each block read once from the spool)."""
+        size = self._upload_block(spool.size)
+        with self._errors("write", uri):
+            writer = self._open_write(uri, "wb", block_size=size)
+            try:
+                for block in spool.blocks(size):
+                    writer.write(block)
+            except BaseException:
+                call_quietly(getattr(writer, "_abort", None))
+                raise
+            writer.close()
 
     # -- URIs ---------------------------------------------------------------------------------
 
@@ -202,17 +302,31 @@ class ObjectStoreArtifactStore(ArtifactStore):
 
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
         if "r" in mode and not any(c in mode for c in "wa+"):
+            spool = self._spool_of(uri)
+            if spool is not None:
+                return spool.reader(uri)
             with self._errors("read", uri):
                 size = int(self.fs.info(self._key(uri))["size"])
             return _RangeReader(self, self._key(uri), size, uri)
+        where = self._staging_file(uri) if mode in ("wb", "xb") and self.spool_limit else None
+        if where is not None and not kwargs:
+            return _SpoolWriter(self, uri, *where)
         with self._errors("write", uri):
             return self._open_write(uri, mode, **kwargs)
 
     def _open_write(self, uri: str, mode: str, **kwargs: Any) -> Any:
-        raw = self.fs.open(self._key(uri), mode, block_size=self.block_size, **kwargs)
-        return _ChunkingWriter(self, raw, uri, self.block_size)
+        block = int(kwargs.pop("block_size", self.block_size))
+        raw = self.fs.open(self._key(uri), mode, block_size=block, **kwargs)
+        return _ChunkingWriter(self, raw, uri, block)
+
+    def _upload_block(self, size: int) -> int:
+        """The block a spooled file of ``size`` bytes is uploaded in (read from the spool
+        and handed to :meth:`_open_write` as ``block_size``)."""
+        return self.block_size
 
     def exists(self, uri: str) -> bool:
+        if self._spools_under(uri):
+            return True
         with self._errors("check", uri):
             return bool(self.fs.exists(self._key(uri)))
 
@@ -224,6 +338,7 @@ class ObjectStoreArtifactStore(ArtifactStore):
         """Object stores have no folders: a prefix exists once an object is under it."""
 
     def delete(self, uri: str) -> None:
+        self._drop_spools(uri)
         with self._errors("delete", uri):
             paths = self._find(uri)
             if paths:
@@ -245,6 +360,15 @@ class ObjectStoreArtifactStore(ArtifactStore):
         return max(known) if known else None
 
     def list_files(self, uri: str) -> dict[str, int]:
+        """Stored files, and the files this process spooled under ``uri`` (what a save wrote
+        to staging and has not uploaded yet), which take precedence."""
+        out = self._list_stored(uri)
+        base = self._canonical(uri)
+        for full, spool in self._spools_under(uri).items():
+            out[full[len(base) + 1:] if full != base else full.rsplit("/", 1)[-1]] = spool.size
+        return out
+
+    def _list_stored(self, uri: str) -> dict[str, int]:
         with self._errors("list", uri):
             base = self._key(uri)
             out = {}
@@ -255,38 +379,59 @@ class ObjectStoreArtifactStore(ArtifactStore):
 
     def place(self, staging_uri: str, content_hash: str,
               files: dict[str, list] | None = None) -> Placement:
-        """One listing of the content address decides: reuse it, or copy what is missing."""
+        """One listing of the content address decides: reuse it, or put what is missing there
+        (spooled files uploaded straight to it, stored staging files copied server-side).
+
+        On reuse the staging folder is kept (``kept_staging``) in the store itself, since
+        the save may be settled by another process: spooled files are uploaded to it.
+        """
         final = self.object_uri(content_hash)
         with self._errors("publish", staging_uri):
-            present = self.list_files(final)
-            staged = None if files is not None else self.list_files(staging_uri)
-            if holds(present, manifest_sizes(files) if files is not None else staged):
+            present = self._list_stored(final)
+            expected = manifest_sizes(files) if files is not None else self.list_files(staging_uri)
+            if holds(present, expected):
+                self._store_spools(staging_uri)
                 return Placement(final, staging_uri)
-            self._copy_in(staging_uri, final, present, staged)
+            self._fill(staging_uri, final, present)
         return Placement(final, None)
 
     def publish(self, staging_uri: str, content_hash: str) -> str:
-        """Server-side copy of the staged objects to the content address, then delete staging.
+        """Put a staging folder (or a moved-aside object) at its content address, then
+        delete the source.
 
-        Objects already at the address with the right size are kept (identical content, or
+        Files already at the address with the right size are kept (identical content, or
         a publish cut short earlier), so publishing is idempotent and nothing is uploaded twice.
         """
         final = self.object_uri(content_hash)
         with self._errors("publish", staging_uri):
-            self._copy_in(staging_uri, final, self.list_files(final))
+            self._fill(staging_uri, final, self._list_stored(final))
         return final
 
-    def _copy_in(self, source: str, final: str, present: dict[str, int],
-                 staged: dict[str, int] | None = None) -> None:
-        """Copy the files under ``source`` that ``final`` lacks (or holds with another size),
-        then delete ``source``."""
-        staged = self.list_files(source) if staged is None else staged
-        todo = sorted(rel for rel, size in staged.items() if present.get(rel) != size)
-        if todo:
-            self.fs.copy([self._key(f"{source}/{rel}") for rel in todo],
-                         [self._key(f"{final}/{rel}") for rel in todo])
-        if staged:
-            self.fs.rm(sorted(self._key(f"{source}/{rel}") for rel in staged))
+    def _fill(self, source: str, final: str, present: dict[str, int]) -> None:
+        """Upload the spooled files under ``source`` and copy its stored ones that ``final``
+        lacks (or holds with another size), then delete ``source``."""
+        spools = {full[len(self._canonical(source)) + 1:]: spool
+                  for full, spool in self._spools_under(source).items()}
+        try:
+            stored = self._list_stored(source)
+            for rel, spool in sorted(spools.items()):
+                if present.get(rel) != spool.size:
+                    self._upload(spool, f"{final}/{rel}")
+            todo = sorted(rel for rel, size in stored.items()
+                          if rel not in spools and present.get(rel) != size)
+            if todo:
+                self.fs.copy([self._key(f"{source}/{rel}") for rel in todo],
+                             [self._key(f"{final}/{rel}") for rel in todo])
+            if stored:
+                self.fs.rm(sorted(self._key(f"{source}/{rel}") for rel in stored))
+        finally:
+            self._drop_spools(source)
+
+    def _store_spools(self, staging_uri: str) -> None:
+        """Upload the spooled files of a staging folder to the folder itself."""
+        for full, spool in sorted(self._spools_under(staging_uri).items()):
+            self._upload(spool, full)
+        self._drop_spools(staging_uri)
 
     def move_aside(self, uri: str, area: str) -> str | None:
         """Server-side copies to ``.zen/<area>/``, then the originals are deleted."""
@@ -339,6 +484,10 @@ class ObjectStoreArtifactStore(ArtifactStore):
                                   or info.get("updated"))
             old = folders.get(name)
             folders[name] = mtime if old is None else max(old, mtime or old)
+        with _SPOOL_LOCK:  # this process's writes in progress, held in its spool
+            spooled = [folder.rsplit("/", 1)[-1] for folder in self._spool_table]
+        for name in spooled:
+            folders.setdefault(name, time.time())
         for name, mtime in sorted(folders.items()):
             yield StagingEntry.parse(self._canonical(f"{base}/{name}"), mtime)
 
@@ -496,6 +645,12 @@ class _ChunkingWriter(io.RawIOBase):
     def tell(self) -> int:
         return self._size
 
+    def _abort(self) -> None:
+        """Give up the upload: nothing appears at the key."""
+        if not self.closed:
+            call_quietly(getattr(self._raw, "discard", None))
+            super().close()
+
     def close(self) -> None:
         if self.closed:
             return
@@ -516,3 +671,168 @@ def call_quietly(fn: Callable[[], Any] | None) -> None:
         fn()
     except Exception:  # cleanup after a failure must not hide that failure
         pass
+
+
+# -- the local spool of files written to staging ---------------------------------------------
+
+_SPOOL_LOCK = threading.Lock()
+
+
+class _Spool:
+    """One finished file of a save, held locally until it is uploaded: ``bytes`` (small), or
+    an unlinked temporary file (nothing to clean up after a crash)."""
+
+    def __init__(self, data: bytes | None, file: Any, size: int) -> None:
+        self._data = data
+        self._file = file
+        self.size = size
+
+    def blocks(self, block: int) -> Iterator[bytes]:
+        """The content in blocks of ``block`` bytes (each a fresh ``bytes``: uploads may keep
+        them while in flight)."""
+        if self._file is None:
+            yield self._data or b""
+            return
+        fd = self._file.fileno()
+        for offset in range(0, self.size, block):
+            data = os.pread(fd, min(block, self.size - offset), offset)
+            if len(data) != min(block, self.size - offset):
+                raise OSError(f"the local spool file ended at {offset + len(data)} of "
+                              f"{self.size} bytes")
+            yield data
+
+    def reader(self, uri: str) -> Any:
+        if self._file is None:
+            return io.BytesIO(self._data or b"")
+        return io.BufferedReader(_SpoolReader(self._file.fileno(), self.size, uri))
+
+    def close(self) -> None:
+        self._data = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _SpoolReader(io.RawIOBase):
+    """Reads a spooled file by position (its writer's file offset is left alone)."""
+
+    def __init__(self, fd: int, size: int, uri: str) -> None:
+        self._fd, self._size, self._pos, self.name = fd, size, 0, uri
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = max(0, {0: 0, 1: self._pos, 2: self._size}[whence] + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        n = os.preadv(self._fd, [view[: max(0, min(len(view), self._size - self._pos))]],
+                      self._pos) if self._pos < self._size else 0
+        self._pos += n
+        return n
+
+
+class _SpoolWriter(io.RawIOBase):
+    """Where a save's ``open(staging/rel, "wb")`` writes: memory up to one block, then an
+    unlinked temporary file; past ``spool_limit`` bytes, or when the local disk refuses
+    more, what was spooled moves to a streaming upload to the staging key and the rest
+    follows it there (that file is then copied server-side at publish, as without a spool).
+    On ``close`` a spooled file is handed to the store, which uploads it at publish."""
+
+    def __init__(self, store: ObjectStoreArtifactStore, uri: str, folder: str, rel: str) -> None:
+        self._store = store
+        self._uri = uri
+        self._folder = folder
+        self._rel = rel
+        self._memory = bytearray()
+        self._file: Any = None
+        self._stream: Any = None
+        self._size = 0  # bytes written so far
+        self._written = 0  # of which in the spool file
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._size
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        n = len(view)
+        if self._stream is None and self._size + n > self._store.spool_limit:
+            self._to_stream()
+        if self._stream is not None:
+            self._stream.write(view)
+        elif self._file is None and len(self._memory) + n <= self._store.block_size:
+            self._memory += view
+        else:
+            try:
+                self._spool(view)
+            except OSError:  # the local disk is full: what is not in the file streams
+                self._to_stream()
+                self._stream.write(view[max(0, self._written - self._size):])
+        self._size += n
+        return n
+
+    def _spool(self, view: memoryview) -> None:
+        """Append the bytes held in memory, then ``view``, to the spool file; ``_written``
+        counts what the file holds (so a failure part-way loses nothing)."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(dir=self._store.spool_dir, buffering=0)
+        if self._memory:
+            self._write_all(memoryview(self._memory))
+            self._memory = bytearray()
+        self._write_all(view)
+
+    def _write_all(self, view: memoryview) -> None:
+        while len(view):
+            done = self._file.write(view)
+            self._written += done
+            view = view[done:]
+
+    def _to_stream(self) -> None:
+        """Start a streaming upload to the staging key with the bytes written before the
+        current ``write``: the spool file's, then those still in memory."""
+        with self._store._errors("write", self._uri):
+            stream = self._store._open_write(self._uri, "wb")
+        try:
+            if self._file is not None:
+                spool = _Spool(None, self._file, self._written)
+                self._file = None
+                try:
+                    for block in spool.blocks(self._store.block_size):
+                        stream.write(block)
+                finally:
+                    spool.close()
+            held = self._size - len(self._memory)  # where the bytes in memory start
+            stream.write(memoryview(self._memory)[max(0, self._written - held):])
+        except BaseException:
+            call_quietly(getattr(stream, "_abort", None))
+            raise
+        self._memory = bytearray()
+        self._stream = stream
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._stream is not None:
+                with self._store._errors("write", self._uri):
+                    self._stream.close()
+            elif self._file is not None:
+                self._store._keep_spool(self._folder, self._rel,
+                                        _Spool(None, self._file, self._written))
+            else:
+                self._store._keep_spool(self._folder, self._rel,
+                                        _Spool(bytes(self._memory), None, self._size))
+            self._file, self._memory = None, bytearray()
+        finally:
+            super().close()

@@ -15,8 +15,10 @@ from typing import Any
 import attrs
 
 from zen_core.artifact_stores import (
+    SPOOL_LIMIT,
     MiB,
     ObjectStoreArtifactStore,
+    check_spool_limit,
     check_uri,
     positive,
 )
@@ -29,6 +31,7 @@ __all__ = ["GCSArtifactStore", "GCSArtifactStoreConfig"]
 _PROTOCOLS = ("gs", "gcs")
 _TOKEN_METHODS = ("google_default", "cache", "cloud", "anon")
 _GCS_CHUNK = 256 * 1024  # resumable uploads move whole multiples of this
+_SPOOL_CHUNK = 32 * MiB  # the chunk size of uploads from a spool
 
 
 def _check_block_size(instance: Any, attribute: Any, value: int) -> None:
@@ -58,6 +61,8 @@ class GCSArtifactStoreConfig:
     read_timeout: float = attrs.field(default=60.0, validator=positive)
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
     max_concurrency: int = attrs.field(default=4, validator=positive)
+    spool_limit: int = attrs.field(default=SPOOL_LIMIT, validator=check_spool_limit)
+    spool_dir: str | None = None  # local folder for spooled files (default: the temp folder)
 
 
 @functools.cache
@@ -121,6 +126,12 @@ class GCSArtifactStore(ObjectStoreArtifactStore):
     def _secrets(self) -> list[str]:
         token = self.config.token
         return [token] if token and token not in _TOKEN_METHODS else []
+
+    def _upload_block(self, size: int) -> int:
+        """A spooled file goes up in chunks of up to 32 MiB: each chunk of a resumable
+        upload is a request in turn (GCS recommends large ones; an emulator even copies
+        what it holds at each), and the spool bounds what a chunk may cost in memory."""
+        return max(self.block_size, min(_SPOOL_CHUNK, -(-size // _GCS_CHUNK) * _GCS_CHUNK))
 
     def _bucket_exists(self) -> bool | None:
         try:

@@ -117,7 +117,7 @@ class TestCredentials(ObjectStoreFixtures):
         msg = str(info.value)
         assert info.value.reason == "denied"
         assert "S3 artifact store 's3://locked/zen'" in msg and "could not write" in msg
-        assert "s3://locked/zen/.zen/staging/" in msg and "Access Denied" in msg
+        assert "s3://locked/zen/.zen/objects/" in msg and "Access Denied" in msg  # its upload
         assert "may not write under 's3://locked/zen'" in msg
         assert secret not in msg
         _nothing_recorded()

@@ -17,11 +17,12 @@ from typing import Any
 import attrs
 
 from zen_core.artifact_stores import (
-    ZEN_DIR,
+    SPOOL_LIMIT,
     IncompleteUpload,
     MiB,
     ObjectStoreArtifactStore,
     call_quietly,
+    check_spool_limit,
     check_uri,
     positive,
 )
@@ -64,6 +65,8 @@ class S3ArtifactStoreConfig:
     read_timeout: float = attrs.field(default=60.0, validator=positive)
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
     max_concurrency: int = attrs.field(default=4, validator=positive)
+    spool_limit: int = attrs.field(default=SPOOL_LIMIT, validator=check_spool_limit)
+    spool_dir: str | None = None  # local folder for spooled files (default: the temp folder)
 
 
 class S3ArtifactStore(ObjectStoreArtifactStore):
@@ -149,11 +152,12 @@ class S3ArtifactStore(ObjectStoreArtifactStore):
         sync(self.fs.loop, fill)
 
     def iter_incomplete_uploads(self) -> Iterator[IncompleteUpload]:
-        """Multipart uploads under the staging prefix (one listing per 1,000)."""
-        staging = self.join(ZEN_DIR, "staging")
-        prefix = self._key(staging).split("/", 1)[1] + "/"
+        """Multipart uploads under ``.zen/`` - staging, and content addresses that spooled
+        files upload to - (one listing per 1,000)."""
+        owned = self.zen_root
+        prefix = self._key(owned).split("/", 1)[1] + "/"
         params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-        with self._errors("list uploads under", staging):
+        with self._errors("list uploads under", owned):
             while True:
                 page = self.fs.call_s3("list_multipart_uploads", **params)
                 for upload in page.get("Uploads", []):
@@ -211,6 +215,10 @@ class _MultipartWriter(io.RawIOBase):
         try:
             with self._store._errors("write", self._uri):
                 pos = 0
+                if (isinstance(data, bytes) and not self._part
+                        and len(data) == self._part_size()):
+                    self._send_part(data)  # a whole part as given (a spool's block): no copy
+                    pos = len(view)
                 while pos < len(view):
                     size = self._part_size()
                     take = min(size - len(self._part), len(view) - pos)
@@ -233,14 +241,17 @@ class _MultipartWriter(io.RawIOBase):
     def _call(self, method: str, **kwargs: Any) -> Any:
         return self._store.fs.call_s3(method, Bucket=self._bucket, Key=self._key, **kwargs)
 
-    def _send_part(self) -> None:
+    def _send_part(self, whole: bytes | None = None) -> None:
         import asyncio
 
         if self._upload_id is None:
             self._upload_id = self._call("create_multipart_upload", **self._extra)["UploadId"]
         number = len(self._parts) + len(self._pending) + 1
         # immutable bytes: aiohttp copies a bytearray body when sending, but not bytes
-        body, self._part = bytes(self._part), bytearray()
+        if whole is not None:
+            body = whole
+        else:
+            body, self._part = bytes(self._part), bytearray()
         coro = self._store.fs._call_s3("upload_part", Bucket=self._bucket, Key=self._key,
                                        PartNumber=number, UploadId=self._upload_id, Body=body)
         future = asyncio.run_coroutine_threadsafe(coro, self._store.fs.loop)
