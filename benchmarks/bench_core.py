@@ -144,7 +144,8 @@ def bench_long() -> None:
              per_step[50], unit="ms", raw_label="50 steps", max_ratio=1.2)
 
 
-FIRST_CALL = textwrap.dedent("""
+# A fresh process's program: a 10-step pipeline ``p``, defined after importing zen_core.
+TEN_STEPS = textwrap.dedent("""
     import statistics, sys, time
     start = time.perf_counter()
     from zen_core import pipeline, step
@@ -157,13 +158,16 @@ FIRST_CALL = textwrap.dedent("""
     def inc(x: int) -> int:
         return x + 1
 
-    @pipeline(name="first_call", enable_cache=False)
+    @pipeline(name="ten_steps", enable_cache=False)
     def p():
         x = source()
         for _ in range(9):
             x = inc(x)
 
     defined = time.perf_counter()
+""")
+
+FIRST_CALL = TEN_STEPS + textwrap.dedent("""
     p()
     first = time.perf_counter() - defined
     later = []
@@ -193,25 +197,7 @@ def bench_first_call(processes: int = 7) -> None:
          spread=[r[1] - r[2] for r in rows])
 
 
-CONCURRENT = textwrap.dedent("""
-    from zen_core import pipeline, step
-
-    @step
-    def source() -> int:
-        return 1
-
-    @step
-    def inc(x: int) -> int:
-        return x + 1
-
-    @pipeline(name="concurrent", enable_cache=False)
-    def p():
-        x = source()
-        for _ in range(9):
-            x = inc(x)
-
-    p()
-""")
+CONCURRENT = TEN_STEPS + "p()\n"
 
 
 def bench_concurrent(processes: int = 8, repeat: int = 3) -> None:
