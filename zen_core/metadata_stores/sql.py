@@ -122,6 +122,10 @@ _AV_COLS = ("seq, id, name, version, uri, type, artifact_type, materializer, mat
 _SR_COLS = ("seq, id, run_id, invocation_id, step_name, pipeline_name, status, params, cache_key, "
             "cache_miss, started, finished, error, original_step_run_id")
 _RUN_COLS = "seq, id, name, pipeline_name, status, created, finished, params, error, config"
+# the same columns of a table joined as ``av`` / ``sr``
+_AV_COLS_AS_AV = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+_SR_COLS_AS_SR = ", ".join("sr." + c.strip() for c in _SR_COLS.split(","))
+_SR_WIDTH = len(_SR_COLS.split(","))
 _SUCCESS = (ExecutionStatus.COMPLETED.value, ExecutionStatus.CACHED.value)
 _ID_TABLES = dict(zip(ID_KINDS, ("pipeline_runs", "step_runs", "artifact_versions")))
 # sort keys -> columns ("created" is the insertion sequence: monotonic, never tied)
@@ -533,8 +537,7 @@ class SQLMetadataStore(MetadataStore):
 
     def find_cached_step_runs(self, cache_key: str, limit: int = 3
                               ) -> list[tuple[StepRun, dict[str, ArtifactVersion]]]:
-        sr_cols = ", ".join("sr." + c.strip() for c in _SR_COLS.split(","))
-        av_cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+        sr_cols, av_cols = _SR_COLS_AS_SR, _AV_COLS_AS_AV
         with self._read() as cur:
             cur.execute(
                 f"SELECT {sr_cols}, sa.io_name, {av_cols} FROM (SELECT {_SR_COLS} FROM step_runs "
@@ -546,7 +549,7 @@ class SQLMetadataStore(MetadataStore):
             )
             rows = cur.fetchall()
         found: dict[str, tuple[StepRun, dict[str, ArtifactVersion]]] = {}
-        width = len(_SR_COLS.split(","))
+        width = _SR_WIDTH
         for row in rows:
             step_run_id = row[1]
             if step_run_id not in found:
@@ -591,7 +594,7 @@ class SQLMetadataStore(MetadataStore):
             step_run_id: ({}, {}) for step_run_id in step_run_ids}
         if not found:
             return found
-        cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+        cols = _AV_COLS_AS_AV
         with self._read() as cur:
             cur.execute(
                 f"SELECT sa.step_run_id, sa.direction, sa.io_name, {cols} FROM step_artifacts sa "
@@ -608,7 +611,7 @@ class SQLMetadataStore(MetadataStore):
 
     def _io(self, cur: Any, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
                                                         dict[str, ArtifactVersion]]:
-        cols = ", ".join("av." + c.strip() for c in _AV_COLS.split(","))
+        cols = _AV_COLS_AS_AV
         cur.execute(
             f"SELECT sa.direction, sa.io_name, {cols} FROM step_artifacts sa "
             f"JOIN artifact_versions av ON av.id = sa.artifact_version_id "
@@ -743,7 +746,7 @@ class SQLMetadataStore(MetadataStore):
             return cur.fetchone() is not None
 
     def consumers(self, av_id: str) -> list[StepRun]:
-        cols = ", ".join("sr." + c.strip() for c in _SR_COLS.split(","))
+        cols = _SR_COLS_AS_SR
         with self._read() as cur:
             cur.execute(
                 f"SELECT DISTINCT {cols} FROM step_artifacts sa JOIN step_runs sr "
