@@ -101,7 +101,7 @@ def bench(session: nox.Session) -> None:
     """Every benchmark script; each prints its medians and ratios."""
     _install(session, "-e", ".", *[arg for p in PLUGINS for arg in ("-e", f"{p}[bench]")])
     scripts = session.posargs or sorted(glob.glob("benchmarks/bench_*.py"))
-    summary = os.path.join(session.create_tmp(), "goals.txt")
+    summary = os.path.abspath(os.path.join(session.create_tmp(), "goals.txt"))
     if os.path.exists(summary):
         os.remove(summary)
     for script in scripts:
