@@ -119,51 +119,52 @@ def bench_overhead() -> None:
          unit="ms", max_ratio=1.3, spread=zen_times)
 
 
-def _first_fan_out() -> tuple[float, float]:
-    """In a fresh process: a raw LocalCluster's start, then the first run of ``eight_naps``
-    on a fresh stack (its orchestrator starts its own cluster and workers)."""
+def _first_child(what: str) -> float:
+    """In a fresh process (dask and zen_core imported, nothing started): seconds to start a
+    raw LocalCluster like the orchestrator's (``raw``), or for the first run of
+    ``eight_naps`` on a fresh stack, whose orchestrator starts its own cluster (``zen``)."""
     import dask
     from distributed import LocalCluster
     from zen_dask.orchestrator import DaskOrchestrator
 
-    with dask.config.set(DaskOrchestrator.CLUSTER_CONFIG):
-        start = time.perf_counter()
-        cluster = LocalCluster(**CLUSTER, dashboard_address=None, host="127.0.0.1")
-        started = time.perf_counter() - start
-    cluster.close()
     start = time.perf_counter()
+    if what == "raw":
+        with dask.config.set(DaskOrchestrator.CLUSTER_CONFIG):
+            cluster = LocalCluster(**CLUSTER, dashboard_address=None, host="127.0.0.1")
+        took = time.perf_counter() - start
+        cluster.close()
+        return took
     eight_naps()
-    return started, time.perf_counter() - start
+    return time.perf_counter() - start
 
 
 def bench_first() -> None:
-    starts, firsts = [], []
+    times: dict[str, list[float]] = {"raw": [], "zen": []}
     for _ in range(FIRST_RUNS):
-        out = subprocess.run([sys.executable, __file__, "--first-child"], capture_output=True,
-                             text=True, check=True)
-        started, first = (float(x) for x in out.stdout.split()[-2:])
-        starts.append(started)
-        firsts.append(first)
-    started, first = statistics.median(starts), statistics.median(firsts)
-    over = [f - s for f, s in zip(firsts, starts, strict=True)]
-    print(f"first: fresh process, {FIRST_RUNS} runs: raw LocalCluster start {started:.2f} s; "
-          f"first run of 8 x {SLEEP_S:g} s steps on 4 workers, cluster start included, "
-          f"{first:.2f} s = start + {statistics.median(over):.2f} s (goal: start + 3 s; "
-          f"runs: {', '.join(f'{f:.2f}/{s:.2f}' for f, s in zip(firsts, starts, strict=True))})")
+        for what, found in times.items():  # alternately, each in a fresh process
+            out = subprocess.run([sys.executable, __file__, "--first-child", what],
+                                 capture_output=True, text=True, check=True)
+            found.append(float(out.stdout.split()[-1]))
+    started, first = statistics.median(times["raw"]), statistics.median(times["zen"])
+    print(f"first: fresh processes, {FIRST_RUNS} runs each: raw LocalCluster start {started:.2f} s "
+          f"(runs: {', '.join(f'{t:.2f}' for t in times['raw'])}); first run of 8 x {SLEEP_S:g} s "
+          f"steps on 4 workers, its cluster start included, {first:.2f} s = start + "
+          f"{first - started:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times['zen'])}; "
+          f"goal: start + 3 s)")
     goal("dask first fan-out 8x1 s, fresh 4-worker LocalCluster", first, started,
-         raw_label="cluster start", max_value=started + 2 * SLEEP_S + 1.0, spread=firsts)
+         raw_label="cluster start", max_value=started + 2 * SLEEP_S + 1.0, spread=times["zen"])
 
 
 SECTIONS = {"first": bench_first, "parallel": bench_parallel, "overhead": bench_overhead}
 
 
 def main(argv: list[str]) -> None:
-    if argv == ["--first-child"]:
-        started, first = _first_fan_out()
+    if argv[:1] == ["--first-child"]:
+        took = _first_child(argv[1])
         from zen_core.stack import close_all
 
         close_all()
-        print(started, first)
+        print(took)
         return
     wanted = argv or list(SECTIONS)
     unknown = set(wanted) - set(SECTIONS)
