@@ -329,7 +329,7 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 30, 44  # margins around the plot area
 def _histogram_svg(data: np.ndarray) -> str:
     """A 50-bin histogram of up to ``HIST_SAMPLE`` values as a small SVG document.
 
-    Drawn directly (a path, a few lines and labels) in about a millisecond, where
+    Drawn directly (a path, a few lines and labels) in a few milliseconds, where
     rendering a PNG with matplotlib cost 0.05-0.1 s of CPU on every save of an array.
     """
     import numpy as np
