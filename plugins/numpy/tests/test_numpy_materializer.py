@@ -246,6 +246,16 @@ def test_histogram_of_a_large_array_says_it_is_sampled_and_handles_no_finite_val
     assert "no finite values" in empty and "<path" not in empty
 
 
+def test_arrays_spanning_every_float_still_get_a_histogram(store):
+    top = np.finfo(np.float64).max
+    for value in (np.array([-top, 0.0, top]), np.array([2**63 - 1, -(2**63)], dtype=np.int64)):
+        stored = _save(store, value)
+        [(uri, _)] = stored.visualizations.items()
+        with open(uri) as f:
+            svg = f.read()
+        assert "<path" in svg and "nan" not in svg and "inf" not in svg
+
+
 def test_histogram_needs_no_matplotlib(store, monkeypatch):
     _without_matplotlib(monkeypatch)
     stored = _save(store, np.arange(50.0) + 0.5)

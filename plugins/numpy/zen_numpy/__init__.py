@@ -350,15 +350,20 @@ def _histogram_svg(data: np.ndarray) -> str:
              f'<rect width="{_W}" height="{_H}" fill="white"/>',
              _text(_W / 2, 18, title, size=12, anchor="middle")]
     if values.size:
-        counts, edges = np.histogram(values, bins=HIST_BINS)
+        with np.errstate(all="ignore"):
+            try:
+                counts, edges = np.histogram(values, bins=HIST_BINS)
+            except ValueError:  # wider than the largest float: bin a quarter of each value
+                counts, edges = np.histogram(values / 4, bins=HIST_BINS)
+                edges = edges * 4
         top = max(int(counts.max()), 1)
-        xs = x0 + (edges - edges[0]) / ((edges[-1] - edges[0]) or 1.0) * pw
+        xs = x0 + np.arange(HIST_BINS + 1) / HIST_BINS * pw  # equal bins, placed by index
         ys = y0 - counts / top * ph
         steps = "".join(f"V{y:.1f}H{x:.1f}" for x, y in zip(xs[1:], ys, strict=True))
         parts.append(f'<path d="M{xs[0]:.1f},{y0}{steps}V{y0}Z" fill="#1f77b4"/>')
         for i in range(5):  # value ticks at the ends and three points between
             x = x0 + pw * i / 4
-            value = edges[0] + (edges[-1] - edges[0]) * i / 4
+            value = edges[0] * (1 - i / 4) + edges[-1] * (i / 4)  # never overflows
             parts += [_line(x, y0, x, y0 + 4), _text(x, y0 + 16, f"{value:.4g}", anchor="middle")]
         for i in range(3):  # count ticks: 0, half, the tallest bin
             y = y0 - ph * i / 2
