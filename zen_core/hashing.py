@@ -2,9 +2,11 @@
 
 xxh3-128 runs at memory speed, so hashing while writing and verifying while
 reading costs a few percent of the I/O instead of a second pass over the data.
-Large buffers are hashed on a helper thread while the next piece is written or
-read (xxhash releases the GIL), so on a multi-core machine the hash hides
-behind the I/O.
+A large buffer being written is hashed on a helper thread during the write
+(xxhash releases the GIL). A large local read is done in pieces, each hashed
+right after it is read, while it is still in the CPU cache: that costs less
+than a pass over memory and needs no second core, where a helper thread lost
+its head start on a busy machine (500 MB: +8 to +20 ms against +15 to +48 ms).
 A file's entry in an artifact's manifest is ``[size, hex_digest]``; the
 artifact's content hash is the hash of its sorted manifest.
 """
@@ -21,6 +23,7 @@ import xxhash
 __all__ = ["CHUNK", "HashingWriter", "VerifyingReader", "combine", "hash_stream", "new_hasher"]
 
 CHUNK = 8 * 1024 * 1024
+READ_PIECE = 4 * 1024 * 1024  # a local read is hashed in pieces this size: they stay in cache
 _hashing_thread: concurrent.futures.ThreadPoolExecutor | None = None
 
 
@@ -131,8 +134,8 @@ class VerifyingReader(io.RawIOBase):
         self._expected = (int(expected[0]), expected[1])
         self._hasher = new_hasher()
         self._hashed = 0  # bytes [0, _hashed) are in the hasher
-        # Overlapped reads split large reads into CHUNK pieces: good for local files,
-        # not for remote readers that make a request per read.
+        # Large local reads are split into READ_PIECE pieces, each hashed while in cache:
+        # good for local files, not for remote readers that make a request per read.
         try:
             raw.fileno()
             self._local = True
@@ -163,8 +166,8 @@ class VerifyingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        if view.nbytes >= 2 * CHUNK and self._pos == self._hashed and self._local:
-            return self._readinto_overlapped(view)
+        if view.nbytes >= 2 * READ_PIECE and self._pos == self._hashed and self._local:
+            return self._readinto_pieces(view)
         n = self._raw_readinto(view)
         self._consume(view, n)
         return n
@@ -177,19 +180,17 @@ class VerifyingReader(io.RawIOBase):
         view[: len(data)] = data
         return len(data)
 
-    def _readinto_overlapped(self, view: Any) -> int:
-        """Read a large buffer piece by piece, hashing each piece while reading the next."""
-        done, pending = 0, []
-        try:
-            while done < view.nbytes:
-                n = self._raw_readinto(view[done : done + CHUNK])
-                if not n:
-                    break
-                pending.append(_in_background(self._hasher, view[done : done + n]))
-                done += n
-        finally:
-            for hashed in pending:
-                hashed.result()
+    def _readinto_pieces(self, view: Any) -> int:
+        """Read a large buffer piece by piece, hashing each piece while it is in cache."""
+        done = 0
+        update = self._hasher.update
+        while done < view.nbytes:
+            piece = view[done : done + READ_PIECE]
+            n = self._raw_readinto(piece)
+            if not n:
+                break
+            update(piece[:n])
+            done += n
         self._hashed += done
         self._pos += done
         return done

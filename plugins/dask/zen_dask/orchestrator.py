@@ -15,7 +15,7 @@ import contextlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -80,6 +80,11 @@ class DaskOrchestrator(Orchestrator):
     FLAVOR = "dask"
     Config = DaskOrchestratorConfig
     RUNS_OUT_OF_PROCESS = True  # workers are other processes, usually other machines
+    # The dask settings of the LocalCluster it starts: one task per worker thread, and no
+    # silent retries of a step whose worker died (`retries` decides that, for every cluster).
+    CLUSTER_CONFIG: ClassVar[dict[str, Any]] = {
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.scheduler.worker-saturation": 1.0}
 
     def __init__(self, config: DaskOrchestratorConfig) -> None:
         super().__init__(config)
@@ -123,12 +128,8 @@ class DaskOrchestrator(Orchestrator):
         import dask
         from distributed import LocalCluster
 
-        # One task per worker thread, and no silent retries of a step whose worker died:
-        # `retries` decides that, the same way for every cluster.
-        overrides = {"distributed.scheduler.allowed-failures": 0,
-                     "distributed.scheduler.worker-saturation": 1.0}
         try:
-            with dask.config.set(overrides):
+            with dask.config.set(self.CLUSTER_CONFIG):
                 cluster = LocalCluster(
                     n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker,
                     processes=cfg.processes, memory_limit=cfg.memory_limit,

@@ -56,11 +56,6 @@ def _without_matplotlib(monkeypatch):
 class TestNumpyArrayMaterializer(MaterializerContract):
     materializer = NumpyArrayMaterializer
 
-    @pytest.fixture(autouse=True)
-    def _fast_visualizations(self, monkeypatch):
-        # Rendering a PNG costs ~0.1 s; TestNumpyHistogramContract runs the contract with it.
-        _without_matplotlib(monkeypatch)
-
     @pytest.fixture(params=list(VALUES), ids=list(VALUES))
     def value(self, request):
         return VALUES[request.param]
@@ -72,18 +67,6 @@ class TestNumpyArrayMaterializer(MaterializerContract):
         np.testing.assert_array_equal(loaded, value)
         if value.flags.f_contiguous and not value.flags.c_contiguous:
             assert loaded.flags.f_contiguous  # Fortran order is preserved, not copied away
-
-
-class TestNumpyHistogramContract(TestNumpyArrayMaterializer):
-    """The contract again with matplotlib present, so the PNG path is covered too."""
-
-    @pytest.fixture(autouse=True)
-    def _fast_visualizations(self):
-        pass
-
-    @pytest.fixture(params=["float32-2d", "with-nan"])
-    def value(self, request):
-        return VALUES[request.param]
 
 
 class TestMaskedArrays(MaterializerContract):
@@ -116,8 +99,7 @@ def _load(store, stored, allow_pickle=False, data_type=None):
                      label="'arr'", data_type=data_type)
 
 
-def test_files_are_standard_npy_that_load_without_pickle(store, monkeypatch):
-    _without_matplotlib(monkeypatch)
+def test_files_are_standard_npy_that_load_without_pickle(store):
     for name in ("float32-2d", "fortran", "non-contiguous", "structured", "datetime64",
                  "unicode-field-names", "0-d"):
         value = VALUES[name]
@@ -139,7 +121,6 @@ def test_same_bytes_as_np_save(store, tmp_path):
 def test_large_non_contiguous_array_is_written_in_chunks(store, monkeypatch):
     import zen_numpy
 
-    _without_matplotlib(monkeypatch)
     monkeypatch.setattr(zen_numpy, "CHUNK_BYTES", 1024)  # force the chunked path on small data
     base = np.arange(200 * 300, dtype=np.float64).reshape(200, 300)
     for value in (base[::3, ::2], base.T[::2], base[:, ::7][:, :1].reshape(-1)[::3],
@@ -241,13 +222,71 @@ def test_metadata_statistics_use_a_bounded_sample(store, monkeypatch):
     assert "min" not in NumpyArrayMaterializer("mem://x", store).extract_metadata(VALUES["unicode"])
 
 
-def test_numeric_1d_and_2d_get_a_histogram_png(store):
+def test_numeric_1d_and_2d_get_a_histogram_svg(store):
+    import xml.etree.ElementTree as ET
+
     for value in (VALUES["float64"], VALUES["float32-2d"], VALUES["int8"], VALUES["with-nan"]):
         stored = _save(store, value)
         [(uri, kind)] = stored.visualizations.items()
-        assert kind == "image" and uri.endswith("histogram.png")
+        assert kind == "image" and uri.endswith("histogram.svg")
         with open(uri, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+            root = ET.fromstring(f.read())  # well-formed XML
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert f"{value.dtype} array, shape " in texts[0]
+        assert root.find("{http://www.w3.org/2000/svg}path") is not None  # the bars
+
+
+def test_histogram_of_a_large_array_says_it_is_sampled_and_handles_no_finite_values():
+    import zen_numpy
+
+    big = np.arange(zen_numpy.HIST_SAMPLE * 3, dtype=np.float64)
+    assert " values sampled)" in zen_numpy._histogram_svg(big)
+    empty = zen_numpy._histogram_svg(np.array([np.nan, np.inf, -np.inf]))
+    assert "no finite values" in empty and "<path" not in empty
+
+
+def test_arrays_spanning_every_float_still_get_a_histogram(store):
+    top = np.finfo(np.float64).max
+    for value in (np.array([-top, 0.0, top]), np.array([2**63 - 1, -(2**63)], dtype=np.int64)):
+        stored = _save(store, value)
+        [(uri, _)] = stored.visualizations.items()
+        with open(uri) as f:
+            svg = f.read()
+        assert "<path" in svg and "nan" not in svg and "inf" not in svg
+
+
+def test_histogram_needs_no_matplotlib(store, monkeypatch):
+    _without_matplotlib(monkeypatch)
+    stored = _save(store, np.arange(50.0) + 0.5)
+    assert [uri.rsplit("/", 1)[-1] for uri in stored.visualizations] == ["histogram.svg"]
+
+
+def test_metadata_is_computed_once_when_the_summary_uses_it(store, monkeypatch):
+    import zen_numpy
+
+    calls = []
+    original = zen_numpy._sample_stats
+    monkeypatch.setattr(zen_numpy, "_sample_stats",
+                        lambda data: calls.append(1) or original(data))
+    stored = _save(store, VALUES["3-d"])  # a markdown summary, which shows the metadata
+    assert list(stored.visualizations.values()) == ["markdown"]
+    assert stored.metadata["min"] == 0 and len(calls) == 1
+
+
+def test_samples_of_large_arrays_are_evenly_spaced_runs():
+    import zen_numpy
+
+    for order in ("C", "F"):
+        # each element holds its position in memory
+        value = np.arange(1_000_000, dtype=np.int64).reshape(1000, 1000, order=order)
+        sample, exact = zen_numpy._sample(value, 10_000)
+        assert not exact and 9_000 < sample.size <= 10_000
+        assert sample[0] == 0 and sample[-1] >= 999_000  # both ends are covered
+        runs = sample.reshape(zen_numpy.SAMPLE_RUNS, -1)
+        assert (np.diff(runs, axis=1) == 1).all()  # runs of neighbours in memory
+        gaps = np.diff(runs[:, 0])
+        assert gaps.min() == gaps.max()  # evenly spaced
 
 
 def test_other_arrays_get_a_markdown_summary(store):
@@ -258,12 +297,6 @@ def test_other_arrays_get_a_markdown_summary(store):
         with open(uri) as f:
             text = f.read()
         assert "| shape |" in text and str(value.dtype) in text
-
-
-def test_without_matplotlib_the_histogram_becomes_markdown(store, monkeypatch):
-    _without_matplotlib(monkeypatch)
-    stored = _save(store, np.arange(50.0) + 0.5)
-    assert list(stored.visualizations.values()) == ["markdown"]
 
 
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")

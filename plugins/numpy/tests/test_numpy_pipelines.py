@@ -15,14 +15,6 @@ from zen_core.errors import UnsafeArtifactError
 MATERIALIZER = "zen_numpy.NumpyArrayMaterializer"
 
 
-@pytest.fixture(autouse=True)
-def _no_histograms(monkeypatch):
-    import sys
-
-    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
-        monkeypatch.setitem(sys.modules, name, None)  # keep pipeline tests fast
-
-
 def test_split_data_into_a_tuple_of_arrays():
     @step
     def make() -> np.ndarray:

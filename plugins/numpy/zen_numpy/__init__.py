@@ -7,7 +7,6 @@ list``, every pipeline run) stays cheap for users who never touch an array.
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING, Any
 
 from zen_core.errors import UnsafeArtifactError
@@ -22,13 +21,13 @@ __all__ = ["NumpyArrayMaterializer"]
 ARRAY_FILE = "array.npy"
 MASK_FILE = "mask.npy"  # masked arrays only
 PICKLE_FILE = "array.pkl"  # object arrays, only with allow_pickle = true
-HISTOGRAM_FILE = "histogram.png"
+HISTOGRAM_FILE = "histogram.svg"
 SUMMARY_FILE = "summary.md"
 
 CHUNK_BYTES = 64 * 1024 * 1024  # bound on copies of non-contiguous arrays and on read calls
 STATS_SAMPLE = 1_000_000  # metadata statistics never look at more elements than this
 HIST_SAMPLE = 200_000
-_RENDER_LOCK = threading.Lock()
+SAMPLE_RUNS = 256  # samples of large arrays are this many runs of consecutive elements
 MAX_HEADER = 1 << 24  # our own files: allow big structured-dtype headers
 
 
@@ -57,14 +56,7 @@ class NumpyArrayMaterializer(Materializer):
             self._write_npy(ARRAY_FILE, np.ma.getdata(data))
             self._write_npy(MASK_FILE, np.ma.getmaskarray(data))
         else:
-            self._start_histogram(data)  # renders while the data is written
             self._write_npy(ARRAY_FILE, data)
-
-    def _start_histogram(self, data: np.ndarray) -> None:
-        """Render the histogram PNG on a helper thread: matplotlib's ~0.1-0.3 s then
-        overlaps the write, whose file I/O and hashing release the GIL."""
-        if _is_numeric(data) and data.ndim in (1, 2) and data.size:
-            self._histogram = self.in_background(_histogram_png, data)
 
     def _write_npy(self, rel: str, array: np.ndarray) -> None:
         import numpy as np
@@ -123,6 +115,9 @@ class NumpyArrayMaterializer(Materializer):
     # -- metadata and visualizations -----------------------------------------------------
 
     def extract_metadata(self, data: np.ndarray) -> dict[str, Any]:
+        cached = self.__dict__.get("_metadata")
+        if cached is not None and cached[0] is data:  # the markdown summary asked first
+            return dict(cached[1])
         meta: dict[str, Any] = {
             "shape": list(data.shape),
             "dtype": str(data.dtype),
@@ -131,16 +126,14 @@ class NumpyArrayMaterializer(Materializer):
         stats = _sample_stats(data)
         if stats:
             meta.update(stats)
-        return meta
+        self._metadata = (data, meta)
+        return dict(meta)
 
     def save_visualizations(self, data: np.ndarray) -> dict[str, str]:
         if _is_numeric(data) and data.ndim in (1, 2) and data.size:
-            pending = self.__dict__.pop("_histogram", None)
-            png = _histogram_png(data) if pending is None else pending.result()
-            if png is not None:
-                with self.open(HISTOGRAM_FILE, "wb") as f:
-                    f.write(png)
-                return {self.path(HISTOGRAM_FILE): VisualizationType.IMAGE}
+            with self.open(HISTOGRAM_FILE, "wb") as f:
+                f.write(_histogram_svg(data).encode())
+            return {self.path(HISTOGRAM_FILE): VisualizationType.IMAGE}
         with self.open(SUMMARY_FILE, "wb") as f:
             f.write(_markdown_summary(data, self.extract_metadata(data)).encode())
         return {self.path(SUMMARY_FILE): VisualizationType.MARKDOWN}
@@ -271,7 +264,11 @@ def _is_numeric(data: np.ndarray) -> bool:
 
 
 def _sample(data: np.ndarray, limit: int) -> tuple[np.ndarray, bool]:
-    """Up to ``limit`` evenly spaced elements as a flat array; ``True`` when that is all of them."""
+    """Up to ``limit`` elements as a flat array; ``True`` when that is all of them.
+
+    A contiguous array gives ``SAMPLE_RUNS`` evenly spaced runs of consecutive elements:
+    reading runs costs a few sequential megabytes, where single elements spread over a
+    large array cost a cache miss each (0.04 s instead of 0.002 s on 500 MB)."""
     import numpy as np
 
     data = np.asarray(data)
@@ -279,8 +276,14 @@ def _sample(data: np.ndarray, limit: int) -> tuple[np.ndarray, bool]:
     if size <= limit:
         return data.reshape(-1, order="A"), True  # a view when contiguous, else a small copy
     if data.flags.c_contiguous or data.flags.f_contiguous:
-        flat = data.reshape(-1, order="A")  # a view
-        return flat[:: -(-size // limit)], False
+        flat = data.reshape(-1, order="A")  # a view, in memory order
+        runs = min(SAMPLE_RUNS, limit)
+        run = limit // runs
+        step = (size - run) // (runs - 1) if runs > 1 else 0  # the last run ends near the end
+        window = np.lib.stride_tricks.as_strided(
+            flat, shape=(runs, run), strides=(step * flat.strides[0], flat.strides[0]),
+            writeable=False)  # a view: row i is flat[i * step : i * step + run]
+        return np.ascontiguousarray(window).reshape(-1), False
     idx = np.linspace(0, size - 1, limit).astype(np.int64)
     return data[np.unravel_index(idx, data.shape)], False
 
@@ -307,21 +310,28 @@ def _sample_stats(data: np.ndarray) -> dict[str, Any]:
         if nans == sample.size:
             stats.update(min=None, max=None, mean=None)
             return stats
+        if nans:  # the nan-aware reductions copy the sample: only when they must
+            sample = sample[~np.isnan(sample)]
         with np.errstate(all="ignore"):
-            stats.update(min=_number(np.nanmin(sample)), max=_number(np.nanmax(sample)),
-                         mean=_number(np.nanmean(sample, dtype=np.float64)))
+            stats.update(min=_number(sample.min()), max=_number(sample.max()),
+                         mean=_number(sample.mean(dtype=np.float64)))
     else:
         stats.update(nan_count=0, min=_number(sample.min()), max=_number(sample.max()),
                      mean=_number(sample.mean(dtype=np.float64)))
     return stats
 
 
-def _histogram_png(data: np.ndarray) -> bytes | None:
-    try:
-        import matplotlib.backends.backend_agg  # noqa: F401
-        import matplotlib.figure  # noqa: F401
-    except ImportError:  # the `viz` extra is not installed: the markdown summary stands in
-        return None
+HIST_BINS = 50
+_W, _H = 480, 280  # the picture, in CSS pixels
+_LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 30, 44  # margins around the plot area
+
+
+def _histogram_svg(data: np.ndarray) -> str:
+    """A 50-bin histogram of up to ``HIST_SAMPLE`` values as a small SVG document.
+
+    Drawn directly (a path, a few lines and labels) in a few milliseconds, where
+    rendering a PNG with matplotlib cost 0.05-0.1 s of CPU on every save of an array.
+    """
     import numpy as np
 
     if isinstance(data, np.ma.MaskedArray):
@@ -329,33 +339,56 @@ def _histogram_png(data: np.ndarray) -> bytes | None:
     sample, exact = _sample(data, HIST_SAMPLE)
     values = sample.astype(np.float64, copy=False)
     values = values[np.isfinite(values)]
-    with _RENDER_LOCK:  # matplotlib's font and text caches are not thread-safe
-        return _render_histogram(data, sample, exact, values)
-
-
-def _render_histogram(data: np.ndarray, sample: np.ndarray, exact: bool,
-                      values: np.ndarray) -> bytes:
-    import io
-
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 3.5), dpi=80)  # no pyplot: no global state, no GUI backend
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)  # tight_layout is slow
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    if values.size:
-        counts, edges = np.histogram(values, bins=50)
-        ax.stairs(counts, edges, fill=True)
     shape = " x ".join(f"{n:,}" for n in data.shape)
-    ax.set_title(f"{data.dtype} array, shape {shape}"
-                 + ("" if exact else f" ({sample.size:,} values sampled)"))
-    ax.set_xlabel("value")
-    ax.set_ylabel("count")
-    out = io.BytesIO()
-    fig.savefig(out, format="png", metadata={"Software": None})
-    return out.getvalue()
+    title = (f"{data.dtype} array, shape {shape}"
+             + ("" if exact else f" ({sample.size:,} values sampled)"))
+    pw, ph = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    x0, y0 = _LEFT, _TOP + ph  # the plot area's bottom-left corner
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+             f'viewBox="0 0 {_W} {_H}" font-family="DejaVu Sans, Arial, sans-serif" '
+             f'font-size="11">',
+             f'<rect width="{_W}" height="{_H}" fill="white"/>',
+             _text(_W / 2, 18, title, size=12, anchor="middle")]
+    if values.size:
+        with np.errstate(all="ignore"):
+            try:
+                counts, edges = np.histogram(values, bins=HIST_BINS)
+            except ValueError:  # wider than the largest float: bin a quarter of each value
+                counts, edges = np.histogram(values / 4, bins=HIST_BINS)
+                edges = edges * 4
+        top = max(int(counts.max()), 1)
+        xs = x0 + np.arange(HIST_BINS + 1) / HIST_BINS * pw  # equal bins, placed by index
+        ys = y0 - counts / top * ph
+        steps = "".join(f"V{y:.1f}H{x:.1f}" for x, y in zip(xs[1:], ys, strict=True))
+        parts.append(f'<path d="M{xs[0]:.1f},{y0}{steps}V{y0}Z" fill="#1f77b4"/>')
+        for i in range(5):  # value ticks at the ends and three points between
+            x = x0 + pw * i / 4
+            value = edges[0] * (1 - i / 4) + edges[-1] * (i / 4)  # never overflows
+            parts += [_line(x, y0, x, y0 + 4), _text(x, y0 + 16, f"{value:.4g}", anchor="middle")]
+        for i in range(3):  # count ticks: 0, half, the tallest bin
+            y = y0 - ph * i / 2
+            parts += [_line(x0 - 4, y, x0, y),
+                      _text(x0 - 6, y + 4, f"{round(top * i / 2):,}", anchor="end")]
+    else:
+        parts.append(_text(x0 + pw / 2, _TOP + ph / 2, "no finite values", anchor="middle"))
+    parts += [_line(x0, _TOP, x0, y0), _line(x0, y0, x0 + pw, y0),
+              _text(x0 + pw / 2, _H - 8, "value", anchor="middle"),
+              f'<text transform="translate(14 {_TOP + ph / 2:.1f}) rotate(-90)" '
+              f'text-anchor="middle">count</text>', "</svg>"]
+    return "\n".join(parts) + "\n"
+
+
+def _text(x: float, y: float, text: str, *, size: int | None = None,
+          anchor: str = "start") -> str:
+    from html import escape
+
+    font = f' font-size="{size}"' if size else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{font}>{escape(text)}</text>'
+
+
+def _line(x1: float, y1: float, x2: float, y2: float) -> str:
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="#333" stroke-width="1"/>')
 
 
 def _markdown_summary(data: np.ndarray, meta: dict[str, Any]) -> str:

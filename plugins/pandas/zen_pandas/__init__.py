@@ -29,6 +29,7 @@ META_KEY = b"zen_pandas"  # our own entry in the parquet schema metadata
 DESCRIBE_ROWS = 20_000  # describe() looks at an evenly spaced sample of at most this many rows
 HEAD_ROWS = 10
 CSV_ROWS = 1_000
+WRITE_BUFFER = 1 << 20  # bytes pyarrow gathers before each write to the store
 
 
 class PandasMaterializer(Materializer):
@@ -51,18 +52,26 @@ class PandasMaterializer(Materializer):
     # -- save ----------------------------------------------------------------------------
 
     def save(self, data: pd.DataFrame | pd.Series) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         frame, zen_meta = _to_storable_frame(data)
+        # Rendered while pyarrow converts and encodes, which release the GIL; a frame that
+        # ends up pickled uses the rendering too (save_visualizations collects it).
+        self._start_visualizations(data)
         try:
             table = _to_table(frame, zen_meta)
         except _Unstorable as exc:
             self._refuse_or_pickle(data, exc)
             return
         self._null_counts = [col.null_count for col in table.columns[:frame.shape[1]]]
-        self._start_visualizations(data)  # rendered while pyarrow encodes (it releases the GIL)
         with self.open(DATA_FILE, "wb") as f:
-            pq.write_table(table, f)  # default compression: snappy
+            # pyarrow writes page by page (~1,000 writes for 57 MB); buffered on its side, the
+            # file (hashing on its way) gets a few large writes, and the encoding thread
+            # seldom needs the GIL that the rendering thread holds.
+            sink = pa.BufferedOutputStream(pa.PythonFile(f, mode="w"), buffer_size=WRITE_BUFFER)
+            pq.write_table(table, sink)  # default compression: snappy
+            sink.flush()
 
     def _start_visualizations(self, data: pd.DataFrame | pd.Series) -> None:
         self._pending_visualizations = self.in_background(_render_visualizations, data)
