@@ -41,6 +41,7 @@ class NumpyArrayMaterializer(Materializer):
     """
 
     ASSOCIATED_TYPES = ("numpy.ndarray",)
+    WRITES_ONLY_THROUGH_OPEN = True  # every file through self.open: no listing at save
     ASSOCIATED_ARTIFACT_TYPE = ArtifactType.DATA
     VERSION = "1"
 

@@ -44,6 +44,7 @@ class PandasMaterializer(Materializer):
     """
 
     ASSOCIATED_TYPES = ("pandas.DataFrame", "pandas.Series")
+    WRITES_ONLY_THROUGH_OPEN = True  # every file through self.open: no listing at save
     ASSOCIATED_ARTIFACT_TYPE = ArtifactType.DATA
     VERSION = "1"
 

@@ -65,6 +65,7 @@ class SklearnMaterializer(Materializer):
     """Any ``sklearn.base.BaseEstimator`` (estimators, pipelines, transformers) via skops."""
 
     ASSOCIATED_TYPES = ("sklearn.base.BaseEstimator",)
+    WRITES_ONLY_THROUGH_OPEN = True  # every file through self.open: no listing at save
     ASSOCIATED_ARTIFACT_TYPE = ArtifactType.MODEL
     VERSION = "1"
 
