@@ -22,13 +22,17 @@ import safetensors.torch
 import torch
 from zen_torch.materializers import StateDictMaterializer, TensorMaterializer
 
+from zen_core.artifact_stores.local import LocalArtifactStore, LocalArtifactStoreConfig
 from zen_core.artifacts.data import load_data, save_data
 from zen_core.materializers.registry import MaterializerRegistry
-from zen_core.testing import local_store
 
 RUNS = 5
 TENSOR_MB = int(os.environ.get("BENCH_TENSOR_MB", "256"))
 
+
+
+def _local_store(path):  # (not zen_core.testing's: that needs pytest, which benches lack)
+    return LocalArtifactStore(LocalArtifactStoreConfig(str(path)))
 
 def medians(fns: dict, runs: int = RUNS) -> dict[str, float]:
     """Median seconds of each function; runs are interleaved so load on a shared
@@ -46,7 +50,7 @@ def medians(fns: dict, runs: int = RUNS) -> dict[str, float]:
 def bench(label: str, mat, value, tmp: str) -> None:
     from pathlib import Path
 
-    store = local_store(Path(tmp) / f"store-{label}")
+    store = _local_store(Path(tmp) / f"store-{label}")
     registry = MaterializerRegistry([("bench", mat)])
     raw_path = os.path.join(tmp, f"{label}.safetensors")
     bytes_path = os.path.join(tmp, f"{label}.bin")
