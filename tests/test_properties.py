@@ -8,9 +8,11 @@ module runs in well under half a minute).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -180,7 +182,7 @@ def test_a_config_works_or_is_a_config_error_that_creates_nothing(table, monkeyp
     (home / "config.toml").write_text(tomlkit.dumps(table))
     cwd_before = set(os.listdir())
     close_all()
-    with monkeypatch.context() as patched:
+    with monkeypatch.context() as patched, _removed_after(home):
         patched.setenv("ZEN_HOME", str(home))
         try:
             save_artifact(b"configured", "probe")
@@ -191,6 +193,15 @@ def test_a_config_works_or_is_a_config_error_that_creates_nothing(table, monkeyp
         finally:
             close_all()
     assert set(os.listdir()) == cwd_before  # never a store or database under the cwd
+
+
+@contextlib.contextmanager
+def _removed_after(folder: Path):
+    """Each example's home goes with it (hypothesis runs 150: they piled up in /tmp)."""
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
