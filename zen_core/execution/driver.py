@@ -302,8 +302,10 @@ class RunDriver:
             self.store.create_step_run(step_run, input_ids, parts)
         # Commit what the run wrote since the last step (the previous step's outputs, this
         # one's start) before the step's code runs: no transaction is held across a step,
-        # so other processes never wait on it, and the step's code sees it all.
+        # so other processes never wait on it, and the step's code sees it all. Outputs
+        # that reused stored objects are committed now, so their staging copies can go.
         self.store.flush()
+        self._settle()
         self._step_runs[node.id] = step_run
         notify(self.plugins, "zen_before_step_run", step_run=step_run)
         self.log.debug("step.started", step=node.id, reason=step_run.cache_miss)
@@ -362,8 +364,8 @@ class RunDriver:
                 abandon(self.stack.artifact_store, stored)
             raise
         # Outputs that reused stored objects are confirmed once others can count them:
-        # at the end of the run (a flush per step would undo group commit), or sooner
-        # when their staging copies grow large.
+        # when the next step starts (its commit covers them), at the end of the run, or
+        # sooner when their staging copies grow large.
         for _, stored in result.outputs:
             if stored.staging is not None:
                 self._unsettled.append(stored)
