@@ -536,25 +536,12 @@ class ObjectStoreArtifactStore(ArtifactStore):
         sync(self.fs.loop, fill)
 
 
-class _RangeReader(io.RawIOBase):
-    """Reads an object by byte ranges.
+class _PositionalReader(io.RawIOBase):
+    """A read-only, seekable file of known ``size`` read by position; subclasses fill
+    ``readinto`` from ``self._pos``."""
 
-    A large ``readinto`` fills the caller's buffer directly (several ranges in
-    flight, no intermediate copy of the whole object); small reads are served
-    from a read-ahead block that grows while the reader moves forward.
-    """
-
-    _MIN_READAHEAD = MiB
-
-    def __init__(self, store: ObjectStoreArtifactStore, path: str, size: int, uri: str) -> None:
-        self._store = store
-        self._path = path
-        self._size = size
-        self._uri = uri
-        self._pos = 0
-        self._buf = b""
-        self._buf_start = 0
-        self._readahead = self._MIN_READAHEAD
+    def __init__(self, size: int, uri: str) -> None:
+        self._size, self._pos, self._uri = size, 0, uri
 
     @property
     def name(self) -> str:
@@ -574,13 +561,36 @@ class _RangeReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        pos = base + offset
+        pos = {0: 0, 1: self._pos, 2: self._size}[whence] + offset
         if pos < 0:
             raise ValueError(f"negative seek position {pos}")
-        if pos != self._pos:
-            self._readahead = self._MIN_READAHEAD
         self._pos = pos
+        return pos
+
+
+class _RangeReader(_PositionalReader):
+    """Reads an object by byte ranges.
+
+    A large ``readinto`` fills the caller's buffer directly (several ranges in
+    flight, no intermediate copy of the whole object); small reads are served
+    from a read-ahead block that grows while the reader moves forward.
+    """
+
+    _MIN_READAHEAD = MiB
+
+    def __init__(self, store: ObjectStoreArtifactStore, path: str, size: int, uri: str) -> None:
+        super().__init__(size, uri)
+        self._store = store
+        self._path = path
+        self._buf = b""
+        self._buf_start = 0
+        self._readahead = self._MIN_READAHEAD
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        before = self._pos
+        pos = super().seek(offset, whence)
+        if pos != before:
+            self._readahead = self._MIN_READAHEAD
         return pos
 
     def readinto(self, buffer: Any) -> int:
@@ -713,24 +723,12 @@ class _Spool:
             self._file = None
 
 
-class _SpoolReader(io.RawIOBase):
+class _SpoolReader(_PositionalReader):
     """Reads a spooled file by position (its writer's file offset is left alone)."""
 
     def __init__(self, fd: int, size: int, uri: str) -> None:
-        self._fd, self._size, self._pos, self.name = fd, size, 0, uri
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self._pos = max(0, {0: 0, 1: self._pos, 2: self._size}[whence] + offset)
-        return self._pos
+        super().__init__(size, uri)
+        self._fd = fd
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
