@@ -18,7 +18,6 @@ then peak memory. Shared with bench_s3.py: object_store_bench.py.
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import subprocess
@@ -27,7 +26,7 @@ import time
 import urllib.request
 
 from harness import isolate_zen_home
-from object_store_bench import round_trip
+from object_store_bench import parse_args, round_trip
 
 isolate_zen_home("zen-bench-gcs-")
 BUCKET = "zen-bench"
@@ -63,12 +62,7 @@ def write_config(endpoint: str, max_concurrency: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--max-concurrency", type=int, default=4,
-                        help="the store's max_concurrency (default: the store's default, 4)")
-    args = parser.parse_args()
+    args = parse_args()
 
     proc, endpoint = start_emulator()
     try:

@@ -24,7 +24,6 @@ bytearray of the same size instead. Shared with bench_gcs.py: object_store_bench
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import subprocess
@@ -33,7 +32,7 @@ import time
 import urllib.request
 
 from harness import isolate_zen_home
-from object_store_bench import round_trip
+from object_store_bench import parse_args, round_trip
 
 isolate_zen_home("zen-bench-s3-")
 KEY, SECRET, BUCKET = "bench", "bench-secret", "zen-bench"
@@ -67,12 +66,7 @@ def write_config(endpoint: str, max_concurrency: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--max-concurrency", type=int, default=4,
-                        help="the store's max_concurrency (default: the store's default, 4)")
-    args = parser.parse_args()
+    args = parse_args()
 
     proc, endpoint = start_moto()
     try:

@@ -2,6 +2,7 @@
 on an object store, against the raw fsspec filesystem moving the same bytes, both taken in
 turns in one loop so both see the same load of a shared machine."""
 
+import argparse
 import gc
 import os
 import statistics
@@ -11,6 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 from harness import goal, pass_through_pipeline
+
+
+def parse_args() -> argparse.Namespace:
+    """The options both scripts take: payload size, timed runs, the store's concurrency."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-concurrency", type=int, default=4,
+                        help="the store's max_concurrency (default: the store's default, 4)")
+    return parser.parse_args()
 
 
 def make_payload(mb: int) -> tuple[Any, int, memoryview, str]:
