@@ -363,13 +363,6 @@ class Client:
     def _consumers(self, av_id: str) -> list[StepRun]:
         return [self._bind(s) for s in self._store.consumers(av_id)]
 
-    def _step_io(self, step_run_id: str) -> tuple[dict[str, ArtifactVersion],
-                                                  dict[str, ArtifactVersion]]:
-        inputs, outputs = self._store.step_io(step_run_id)
-        for av in (*inputs.values(), *outputs.values()):
-            self._bind(av)
-        return inputs, outputs
-
     def _step_runs(self, run_id: str) -> list[StepRun]:
         steps = [self._bind(s) for s in self._store.list_step_runs(run_id)]
         for s in steps:
