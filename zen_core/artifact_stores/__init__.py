@@ -14,7 +14,7 @@ from zen_core._lazy import lazy_exports
 
 __all__ = ["SPOOL_LIMIT", "ZEN_DIR", "ArtifactStore", "IncompleteUpload", "LocalArtifactStore",
            "MiB", "ObjectStoreArtifactStore", "StagingEntry", "call_quietly", "check_inside",
-           "check_spool_limit", "check_uri", "positive"]
+           "check_spool_dir", "check_spool_limit", "check_uri", "positive"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ZEN_DIR": "zen_core.artifact_stores.base",
@@ -25,6 +25,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "LocalArtifactStore": "zen_core.artifact_stores.local",
     "MiB": "zen_core.artifact_stores.object_store",
     "SPOOL_LIMIT": "zen_core.artifact_stores.object_store",
+    "check_spool_dir": "zen_core.artifact_stores.object_store",
     "check_spool_limit": "zen_core.artifact_stores.object_store",
     "ObjectStoreArtifactStore": "zen_core.artifact_stores.object_store",
     "call_quietly": "zen_core.artifact_stores.object_store",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         MiB,
         ObjectStoreArtifactStore,
         call_quietly,
+        check_spool_dir,
         check_spool_limit,
         check_uri,
     )

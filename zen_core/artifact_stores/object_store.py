@@ -66,6 +66,14 @@ def check_spool_limit(instance: Any, attribute: Any, value: int) -> None:
                          f"server-side). Fix: e.g. {8 * 2**30} (8 GiB)")
 
 
+def check_spool_dir(instance: Any, attribute: Any, value: str | None) -> None:
+    """An attrs validator for ``spool_dir``: unset, or a folder that exists (a missing one
+    would make every save fall back to streaming and a server-side copy, unnoticed)."""
+    if value is not None and not os.path.isdir(os.path.expanduser(value)):
+        raise ValueError(f"{attribute.name} = {value!r} is not an existing folder. Fix: create "
+                         f"it, or leave {attribute.name} out to spool in the temporary folder")
+
+
 def check_uri(protocols: tuple[str, ...], service: str, example: str) -> Callable[..., None]:
     """An attrs validator for ``path``: a URI with one of ``protocols`` and a bucket."""
 
@@ -131,7 +139,8 @@ class ObjectStoreArtifactStore(ArtifactStore):
 
     @property
     def spool_dir(self) -> str | None:
-        return getattr(self.config, "spool_dir", None) or None
+        folder = getattr(self.config, "spool_dir", None)
+        return os.path.expanduser(folder) if folder else None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "_spools": {}}  # spools stay in their process

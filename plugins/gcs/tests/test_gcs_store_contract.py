@@ -23,4 +23,7 @@ class TestGCSArtifactStore(ObjectStoreContract):
         ({"block_size": 1000}, "block_size = 1000 must be a positive multiple of 256 KiB"),
         ({"connect_timeout": -1}, "connect_timeout = -1.0 must be greater than 0"),
         ({"secret": "x"}, "unknown key(s) 'secret'"),
+        ({"spool_limit": -1}, "spool_limit = -1 must be a number of bytes, 0 or more"),
+        ({"spool_dir": "/no/such/folder"}, "spool_dir = '/no/such/folder' is not an existing "
+                                           "folder. Fix: create it"),
     ]

@@ -18,6 +18,7 @@ from zen_core.artifact_stores import (
     SPOOL_LIMIT,
     MiB,
     ObjectStoreArtifactStore,
+    check_spool_dir,
     check_spool_limit,
     check_uri,
     positive,
@@ -62,7 +63,8 @@ class GCSArtifactStoreConfig:
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
     max_concurrency: int = attrs.field(default=4, validator=positive)
     spool_limit: int = attrs.field(default=SPOOL_LIMIT, validator=check_spool_limit)
-    spool_dir: str | None = None  # local folder for spooled files (default: the temp folder)
+    # local folder for spooled files (default: the temporary folder)
+    spool_dir: str | None = attrs.field(default=None, validator=check_spool_dir)
 
 
 @functools.cache

@@ -19,4 +19,7 @@ class TestS3ArtifactStore(ObjectStoreContract):
         ({"block_size": 1024}, "block_size = 1024 is below S3's minimum"),
         ({"retries": 0}, "retries = 0 must be greater than 0"),
         ({"colour": "blue"}, "unknown key(s) 'colour'"),
+        ({"spool_limit": -1}, "spool_limit = -1 must be a number of bytes, 0 or more"),
+        ({"spool_dir": "/no/such/folder"}, "spool_dir = '/no/such/folder' is not an existing "
+                                           "folder. Fix: create it"),
     ]

@@ -22,6 +22,7 @@ from zen_core.artifact_stores import (
     MiB,
     ObjectStoreArtifactStore,
     call_quietly,
+    check_spool_dir,
     check_spool_limit,
     check_uri,
     positive,
@@ -66,7 +67,8 @@ class S3ArtifactStoreConfig:
     block_size: int = attrs.field(default=8 * MiB, validator=_check_block_size)
     max_concurrency: int = attrs.field(default=4, validator=positive)
     spool_limit: int = attrs.field(default=SPOOL_LIMIT, validator=check_spool_limit)
-    spool_dir: str | None = None  # local folder for spooled files (default: the temp folder)
+    # local folder for spooled files (default: the temporary folder)
+    spool_dir: str | None = attrs.field(default=None, validator=check_spool_dir)
 
 
 class S3ArtifactStore(ObjectStoreArtifactStore):
