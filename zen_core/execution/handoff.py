@@ -12,6 +12,7 @@ always go through the store. See docs/artifacts.md, "In-memory hand-off".
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 MAX_BYTES = 64 << 10  # longer str/bytes are loaded like any other artifact
@@ -30,13 +31,18 @@ def _immutable(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def can_hand_off(value: Any, materializer: type) -> bool:
-    """Whether ``value``, stored by ``materializer``, may be given to consumers as is."""
+@functools.cache
+def _builtins() -> tuple[type, ...]:
+    """The materializers whose stored form loads back equal and of the same type."""
     from zen_core.materializers.builtin import (
         BuiltInMaterializer,
         BytesMaterializer,
         ContainerMaterializer,
     )
 
-    return (materializer in (BuiltInMaterializer, BytesMaterializer, ContainerMaterializer)
-            and _immutable(value))
+    return (BuiltInMaterializer, BytesMaterializer, ContainerMaterializer)
+
+
+def can_hand_off(value: Any, materializer: type) -> bool:
+    """Whether ``value``, stored by ``materializer``, may be given to consumers as is."""
+    return materializer in _builtins() and _immutable(value)
